@@ -1,0 +1,25 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import { GatewayError } from "../errors/gateway-error.ts";
+
+/** The token of an `Authorization: Bearer <token>` header, or undefined. */
+export function bearerToken(header: string | null | undefined): string | undefined {
+  if (!header) return undefined;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return m?.[1];
+}
+
+/**
+ * Creates a check that an Authorization header carries the admin key,
+ * compared in constant time (through SHA-256 digests, so lengths leak nothing).
+ */
+export function createAdminAuth(adminKey: string): (authorization: string | null | undefined) => void {
+  const expected = createHash("sha256").update(adminKey).digest();
+  return (authorization) => {
+    const token = bearerToken(authorization);
+    if (token === undefined) {
+      throw new GatewayError("unauthenticated", "this endpoint needs the admin key as 'Authorization: Bearer <key>'");
+    }
+    const actual = createHash("sha256").update(token).digest();
+    if (!timingSafeEqual(actual, expected)) throw new GatewayError("unauthenticated", "the admin key is not valid");
+  };
+}

@@ -1,0 +1,150 @@
+import { readFileSync } from "node:fs";
+import type { ProviderInput } from "../admin/provider-admin.ts";
+import type { LogLevel } from "../log/logger.ts";
+import { builtinProviders } from "../providers/provider-registry.ts";
+import type { UpstreamTimeouts } from "../upstream/upstream-client.ts";
+
+/** Everything the gateway reads from its environment and config file, checked. */
+export interface GatewayConfig {
+  readonly port: number;
+  /** Interface to bind; undefined means all. */
+  readonly host: string | undefined;
+  /** The admin key; undefined means "make one at start". */
+  readonly adminKey: string | undefined;
+  readonly dbPath: string;
+  readonly maxBodyBytes: number;
+  readonly shutdownTimeoutMs: number;
+  readonly logLevel: LogLevel;
+  readonly upstream: UpstreamTimeouts;
+  /** Providers declared by the environment and the config file, applied at every start. */
+  readonly providers: readonly ProviderInput[];
+}
+
+/** Every problem found in the configuration, reported at once. */
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`invalid configuration:\n- ${problems.join("\n- ")}`);
+    this.name = "ConfigError";
+    this.problems = problems;
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const LEVELS = new Set(["debug", "info", "warn", "error"]);
+
+function integer(env: Env, key: string, fallback: number, min: number, problems: string[]): number {
+  const raw = env[key];
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) {
+    problems.push(`${key} must be an integer of at least ${min}, got "${raw}"`);
+    return fallback;
+  }
+  return n;
+}
+
+function configPath(env: Env, argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === "--config") return argv[i + 1];
+    if (a.startsWith("--config=")) return a.slice("--config=".length);
+  }
+  return env.GATEWAY_CONFIG || undefined;
+}
+
+/** Replaces `${NAME}` in every string of a JSON value with the variable's value. */
+function substitute(value: unknown, env: Env, where: string, problems: string[]): unknown {
+  if (typeof value === "string") {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
+      const v = env[name];
+      if (v === undefined) problems.push(`${where} refers to \${${name}}, which is not set`);
+      return v ?? "";
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => substitute(v, env, `${where}[${i}]`, problems));
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substitute(v, env, `${where}.${k}`, problems)]));
+  }
+  return value;
+}
+
+function fileProviders(path: string, env: Env, read: (p: string) => string, problems: string[]): ProviderInput[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(read(path));
+  } catch (err) {
+    problems.push(`config file ${path}: ${(err as Error).message}`);
+    return [];
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    problems.push(`config file ${path}: must be a JSON object with a "providers" array`);
+    return [];
+  }
+  for (const key of Object.keys(json)) if (key !== "providers") problems.push(`config file ${path}: unknown key "${key}"`);
+  const list = (json as { providers?: unknown }).providers ?? [];
+  if (!Array.isArray(list)) {
+    problems.push(`config file ${path}: "providers" must be an array`);
+    return [];
+  }
+  return list.map((p: unknown, i) => {
+    const where = `providers[${i}]`;
+    if (typeof p !== "object" || p === null || Array.isArray(p)) {
+      problems.push(`${where}: must be an object`);
+      return {};
+    }
+    const input = substitute(p, env, where, problems) as ProviderInput;
+    if (typeof input.name !== "string" || input.name === "") problems.push(`${where}.name: is required in the config file`);
+    if (typeof input.base_url !== "string") problems.push(`${where}.base_url: is required`);
+    return input;
+  });
+}
+
+/**
+ * Reads the gateway's configuration from environment variables, the command
+ * line (`--config FILE`) and the optional JSON config file. The only place
+ * that reads `process.env`-like input.
+ * @throws ConfigError listing every problem found.
+ */
+export function loadConfig(env: Env, argv: readonly string[] = [], read: (p: string) => string = (p) => readFileSync(p, "utf8")): GatewayConfig {
+  const problems: string[] = [];
+  const providers: ProviderInput[] = [];
+  for (const b of builtinProviders) {
+    const key = env[`${b.env}_API_KEY`];
+    const base = env[`${b.env}_BASE_URL`];
+    if (!key && !base) continue;
+    providers.push({ name: b.name, type: b.type, base_url: base || b.defaultBaseUrl, api_key: key ?? "" });
+  }
+  const file = configPath(env, argv);
+  if (file !== undefined) {
+    for (const p of fileProviders(file, env, read, problems)) {
+      const i = providers.findIndex((q) => q.name === p.name);
+      if (i >= 0) providers.splice(i, 1, p);
+      else providers.push(p);
+    }
+  }
+  const logLevel = env.LOG_LEVEL ?? "info";
+  if (!LEVELS.has(logLevel)) problems.push(`LOG_LEVEL must be one of ${[...LEVELS].join(", ")}, got "${logLevel}"`);
+  const adminKey = env.GATEWAY_ADMIN_KEY;
+  if (adminKey !== undefined && adminKey !== "" && adminKey.length < 16) problems.push("GATEWAY_ADMIN_KEY must be at least 16 characters");
+  const config: GatewayConfig = {
+    port: integer(env, "PORT", 8080, 0, problems),
+    host: env.HOST || undefined,
+    adminKey: adminKey || undefined,
+    dbPath: env.GATEWAY_DB_PATH || "./data/gateway.db",
+    maxBodyBytes: integer(env, "GATEWAY_MAX_BODY_BYTES", 16 * 1024 * 1024, 1024, problems),
+    shutdownTimeoutMs: integer(env, "GATEWAY_SHUTDOWN_TIMEOUT_MS", 30_000, 0, problems),
+    logLevel: logLevel as LogLevel,
+    upstream: {
+      connectMs: integer(env, "GATEWAY_UPSTREAM_CONNECT_TIMEOUT_MS", 10_000, 1, problems),
+      firstByteMs: integer(env, "GATEWAY_UPSTREAM_FIRST_BYTE_TIMEOUT_MS", 120_000, 1, problems),
+      idleMs: integer(env, "GATEWAY_UPSTREAM_IDLE_TIMEOUT_MS", 120_000, 1, problems),
+      totalMs: integer(env, "GATEWAY_UPSTREAM_TOTAL_TIMEOUT_MS", 600_000, 1, problems),
+    },
+    providers,
+  };
+  if (config.port > 65535) problems.push(`PORT must be at most 65535, got ${config.port}`);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}

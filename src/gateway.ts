@@ -1,0 +1,116 @@
+import { randomBytes } from "node:crypto";
+import type { ConnectRouter } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { file_gateway_v1_chat } from "../gen/gateway/v1/chat_pb.js";
+import { file_gateway_v1_provider_admin } from "../gen/gateway/v1/provider_admin_pb.js";
+import { file_grpc_health_v1_health } from "../gen/grpc/health/v1/health_pb.js";
+import { file_grpc_reflection_v1_reflection } from "../gen/grpc/reflection/v1/reflection_pb.js";
+import { file_grpc_reflection_v1alpha_reflection } from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
+import { createAdminAuth } from "./admin/admin-auth.ts";
+import { createProviderAdmin } from "./admin/provider-admin.ts";
+import { createChatEngine } from "./chat/chat-engine.ts";
+import type { GatewayConfig } from "./config/config.ts";
+import { createChatEndpoint } from "./http/chat-endpoint.ts";
+import { createRestHandler } from "./http/rest-handler.ts";
+import { createLogger, type Logger } from "./log/logger.ts";
+import { createMetrics, type GatewayMetrics } from "./metrics/metrics.ts";
+import { builtinProviders, createAdapters, isSupportedType, providerTypes } from "./providers/provider-registry.ts";
+import type { ProviderType } from "./providers/provider.ts";
+import { createModelRouter } from "./routing/model-router.ts";
+import { registerChatService } from "./rpc/chat-service.ts";
+import { createHealthState, registerHealth } from "./rpc/health-service.ts";
+import { registerProviderAdminService } from "./rpc/provider-admin-service.ts";
+import { registerReflection } from "./rpc/reflection-service.ts";
+import { startGatewayServer, type GatewayServer } from "./server/gateway-server.ts";
+import { openDatabase } from "./store/database.ts";
+import { createSqliteProviderStore } from "./store/sqlite-provider-store.ts";
+import { createUpstreamClient } from "./upstream/upstream-client.ts";
+
+/** A running gateway. */
+export interface Gateway {
+  readonly server: GatewayServer;
+  /** Base URL of the bound server, such as http://127.0.0.1:8080. */
+  readonly url: string;
+  /** The admin key in force (generated when the config has none). */
+  readonly adminKey: string;
+  readonly metrics: GatewayMetrics;
+  /** Drains in-flight requests (up to the configured bound) and releases everything. */
+  close(): Promise<void>;
+}
+
+/** The gRPC services the gateway serves, for reflection and health. */
+const SERVICES = ["gateway.v1.ChatService", "gateway.v1.ProviderAdminService"];
+
+/**
+ * Wires the gateway from its configuration and starts serving. The one
+ * composition root: every component is created here and handed its
+ * dependencies.
+ */
+export async function startGateway(config: GatewayConfig, options: { logger?: Logger } = {}): Promise<Gateway> {
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const adminKey = config.adminKey ?? randomBytes(24).toString("base64url");
+  if (config.adminKey === undefined) {
+    logger.warn("GATEWAY_ADMIN_KEY is not set; generated an admin key for this run", { admin_key: adminKey });
+  }
+  const db = openDatabase(config.dbPath);
+  const store = createSqliteProviderStore(db);
+  const router = createModelRouter(builtinProviders.flatMap((b) => b.patterns.map((pattern) => ({ pattern, provider: b.name }))));
+  const admin = createProviderAdmin({ store, router });
+  for (const p of config.providers) {
+    if (typeof p.type === "string" && p.type in providerTypes && !isSupportedType(p.type as ProviderType)) {
+      logger.warn("provider type not supported by this version; provider skipped", { provider: p.name, type: p.type });
+      continue;
+    }
+    await admin.declare(p);
+  }
+  await admin.reload();
+
+  const metrics = createMetrics();
+  const upstream = createUpstreamClient(config.upstream);
+  const engine = createChatEngine({ router, adapters: createAdapters({ upstream }), metrics, logger });
+  const checkAdmin = createAdminAuth(adminKey);
+  const health = createHealthState();
+  let server: GatewayServer | undefined;
+
+  const routes = (r: ConnectRouter) => {
+    registerChatService(r, { engine, models: router });
+    registerProviderAdminService(r, { admin, checkAdmin });
+    registerHealth(r, health);
+    registerReflection(r, [
+      file_gateway_v1_chat,
+      file_gateway_v1_provider_admin,
+      file_grpc_health_v1_health,
+      file_grpc_reflection_v1_reflection,
+      file_grpc_reflection_v1alpha_reflection,
+    ]);
+  };
+  const rest = createRestHandler({
+    chat: createChatEndpoint({ engine, maxBodyBytes: config.maxBodyBytes }),
+    admin,
+    router,
+    metrics,
+    checkAdmin,
+    ready: () => server !== undefined && !server.draining,
+    maxBodyBytes: config.maxBodyBytes,
+  });
+  const handler = connectNodeAdapter({ routes, fallback: rest, readMaxBytes: config.maxBodyBytes });
+  server = await startGatewayServer({ handler, port: config.port, host: config.host, logger });
+  for (const name of ["", ...SERVICES]) health.set(name, "SERVING");
+  const { address, port, family } = server.address;
+  const host = address === "::" || address === "0.0.0.0" ? "127.0.0.1" : family === "IPv6" ? `[${address}]` : address;
+  const url = `http://${host}:${port}`;
+  logger.info("gateway listening", { url, port, models: router.list().length });
+
+  return {
+    server,
+    url,
+    adminKey,
+    metrics,
+    async close() {
+      for (const name of ["", ...SERVICES]) health.set(name, "NOT_SERVING");
+      await server.shutdown(config.shutdownTimeoutMs);
+      await upstream.close();
+      db.close();
+    },
+  };
+}

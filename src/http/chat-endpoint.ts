@@ -1,0 +1,61 @@
+import type { ChatEngine, Surface } from "../chat/chat-engine.ts";
+import { validateChatRequest } from "../chat/validate-chat-request.ts";
+import { GatewayError, toGatewayError } from "../errors/gateway-error.ts";
+import { clientGone, readJsonBody, requestIdOf, sendError, sendJson, writeChunk } from "./http-io.ts";
+import type { HttpRequest, HttpResponse } from "./http-types.ts";
+import { DONE_FRAME, createChunkFormatter, errorFrame, toOpenAICompletion } from "./openai-wire.ts";
+
+/** Serves `POST /v1/chat/completions` for one surface. */
+export type ChatEndpoint = (req: HttpRequest, res: HttpResponse, surface: Surface) => Promise<void>;
+
+const SSE_HEADERS = {
+  "content-type": "text/event-stream; charset=utf-8",
+  "cache-control": "no-cache",
+  "x-accel-buffering": "no",
+};
+
+/**
+ * Creates the OpenAI-compatible chat endpoint: JSON in, a `chat.completion`
+ * or an SSE stream of `chat.completion.chunk` out, errors as OpenAI error
+ * JSON. A stream that fails after it started ends with an in-band error event
+ * and no `[DONE]`. A client that disconnects aborts the upstream request.
+ */
+export function createChatEndpoint(deps: { engine: ChatEngine; maxBodyBytes: number }): ChatEndpoint {
+  const { engine } = deps;
+  return async (req, res, surface) => {
+    const requestId = requestIdOf(req);
+    res.setHeader("x-request-id", requestId);
+    const ctx = { requestId, surface, signal: clientGone(res) };
+    let chat;
+    try {
+      chat = validateChatRequest(await readJsonBody(req, deps.maxBodyBytes));
+    } catch (err) {
+      const e = toGatewayError(err);
+      engine.rejected(e, ctx);
+      return sendError(res, e);
+    }
+    try {
+      if (!chat.stream) {
+        const { provider, completion } = await engine.complete(chat, ctx);
+        return sendJson(res, 200, toOpenAICompletion(completion), { "x-gateway-provider": provider });
+      }
+      const { provider, events } = await engine.stream(chat, ctx);
+      res.writeHead(200, { ...SSE_HEADERS, "x-gateway-provider": provider });
+      const formatter = createChunkFormatter(chat.stream_options?.include_usage === true);
+      try {
+        for await (const event of events) {
+          const frame = formatter.format(event);
+          if (frame !== "" && !(await writeChunk(res, frame))) throw new GatewayError("canceled", "the client went away");
+        }
+      } catch (err) {
+        const e = toGatewayError(err);
+        if (e.kind !== "canceled") res.end(errorFrame(e));
+        else res.end();
+        return;
+      }
+      res.end(DONE_FRAME);
+    } catch (err) {
+      sendError(res, toGatewayError(err));
+    }
+  };
+}

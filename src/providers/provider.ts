@@ -1,0 +1,50 @@
+import type { ChatCompletion, ChatEvent, ChatRequest } from "../chat/chat-types.ts";
+
+/** The wire protocols the gateway speaks to upstreams. */
+export type ProviderType = "openai" | "anthropic" | "gemini";
+
+/** An upstream API and the model names it serves, as stored. */
+export interface ProviderRecord {
+  /** Unique name; also the `provider/` prefix that selects it explicitly. */
+  readonly name: string;
+  readonly type: ProviderType;
+  /** The base URL as the operator gave it. */
+  readonly baseUrl: string;
+  /** The API key; never leaves the gateway except to this upstream. */
+  readonly apiKey: string;
+  /** Model names routed here by exact match. */
+  readonly modelNames: readonly string[];
+  readonly createTime: Date;
+  readonly updateTime: Date;
+}
+
+/** One call to an upstream: where, which model, what. */
+export interface UpstreamCall {
+  readonly provider: ProviderRecord;
+  /** The base URL with the protocol's version path applied. */
+  readonly baseUrl: string;
+  /** The model name to send upstream (without any `provider/` prefix). */
+  readonly model: string;
+  readonly request: ChatRequest;
+  /** Aborted when the client goes away; aborts the upstream request. */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Speaks one upstream protocol. Both methods map the internal request to the
+ * upstream's wire format and its answer back to the internal model.
+ */
+export interface ProviderAdapter {
+  /**
+   * Returns one whole completion.
+   * @throws GatewayError for upstream errors, timeouts and cancellation.
+   */
+  complete(call: UpstreamCall): Promise<ChatCompletion>;
+  /**
+   * Streams a completion. The first event is `start`; an error before it
+   * means nothing was generated. The iterable throws a GatewayError if the
+   * upstream fails or cuts the stream before its end, and stopping the
+   * iteration aborts the upstream request.
+   */
+  stream(call: UpstreamCall): AsyncIterable<ChatEvent>;
+}

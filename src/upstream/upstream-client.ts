@@ -1,0 +1,92 @@
+import { Agent, request } from "undici";
+import { GatewayError } from "../errors/gateway-error.ts";
+
+/** Timeouts for calls to upstreams, in milliseconds. */
+export interface UpstreamTimeouts {
+  /** To establish a connection. */
+  readonly connectMs: number;
+  /** From sending the request to the response headers (the first byte). */
+  readonly firstByteMs: number;
+  /** Longest silence between two body chunks. */
+  readonly idleMs: number;
+  /** For the whole exchange, body included. */
+  readonly totalMs: number;
+}
+
+/** An upstream's answer; `body` must be consumed or dumped. */
+export interface UpstreamResponse {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: AsyncIterable<Uint8Array> & { text(): Promise<string>; dump(): Promise<void> };
+}
+
+/** Sends requests to upstream APIs over pooled keep-alive connections. */
+export interface UpstreamClient {
+  /**
+   * Sends a request. Resolves once the response headers arrive, whatever the
+   * status. Aborting `signal` aborts the request, body included.
+   * @throws GatewayError `timeout`, `upstream_unavailable` or `canceled`.
+   */
+  send(method: "GET" | "POST", url: string, headers: Record<string, string>, body: string | undefined, signal: AbortSignal): Promise<UpstreamResponse>;
+  /** Closes pooled connections. */
+  close(): Promise<void>;
+}
+
+const TIMEOUT_CODES = new Set(["UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT"]);
+
+/**
+ * Maps a transport failure (undici error, abort, timeout) to a
+ * {@link GatewayError}. `clientSignal` tells a client's cancel apart from the
+ * gateway's own total timeout.
+ */
+export function mapTransportError(err: unknown, clientSignal: AbortSignal): GatewayError {
+  if (err instanceof GatewayError) return err;
+  if (clientSignal.aborted) return new GatewayError("canceled", "the request was canceled", { cause: err });
+  const code = (err as { code?: unknown } | null)?.code;
+  const name = (err as { name?: unknown } | null)?.name;
+  if ((typeof code === "string" && TIMEOUT_CODES.has(code)) || name === "TimeoutError") {
+    return new GatewayError("timeout", "the upstream did not answer in time", { cause: err });
+  }
+  return new GatewayError("upstream_unavailable", "the upstream could not be reached or closed the connection", { cause: err });
+}
+
+/**
+ * Creates the upstream client: one undici Agent (a keep-alive pool per
+ * origin) shared by every provider, with the given timeouts.
+ */
+export function createUpstreamClient(timeouts: UpstreamTimeouts): UpstreamClient {
+  const agent = new Agent({
+    connect: { timeout: timeouts.connectMs },
+    headersTimeout: timeouts.firstByteMs,
+    bodyTimeout: timeouts.idleMs,
+    keepAliveTimeout: 30_000,
+    connections: 512,
+  });
+  return {
+    async send(method, url, headers, body, signal) {
+      const combined = AbortSignal.any([signal, AbortSignal.timeout(timeouts.totalMs)]);
+      try {
+        const res = await request(url, { method, headers, body, signal: combined, dispatcher: agent });
+        const wrapped = res.body as unknown as UpstreamResponse["body"];
+        return {
+          status: res.statusCode,
+          headers: res.headers,
+          body: {
+            async *[Symbol.asyncIterator]() {
+              try {
+                for await (const chunk of res.body) yield chunk as Uint8Array;
+              } catch (err) {
+                throw mapTransportError(err, signal);
+              }
+            },
+            text: () => wrapped.text().catch((err: unknown) => Promise.reject(mapTransportError(err, signal))),
+            dump: () => res.body.dump().catch(() => undefined),
+          },
+        };
+      } catch (err) {
+        throw mapTransportError(err, signal);
+      }
+    },
+    close: () => agent.close(),
+  };
+}
