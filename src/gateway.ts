@@ -24,6 +24,7 @@ import { registerReflection } from "./rpc/reflection-service.ts";
 import { startGatewayServer, type GatewayServer } from "./server/gateway-server.ts";
 import { openDatabase } from "./store/database.ts";
 import { createSqliteProviderStore } from "./store/sqlite-provider-store.ts";
+import { createImageFetcher } from "./upstream/image-fetcher.ts";
 import { createUpstreamClient } from "./upstream/upstream-client.ts";
 
 /** A running gateway. */
@@ -67,7 +68,9 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
 
   const metrics = createMetrics();
   const upstream = createUpstreamClient(config.upstream);
-  const engine = createChatEngine({ router, adapters: createAdapters({ upstream }), metrics, logger });
+  const fetchImage = createImageFetcher({ upstream, ...config.imageFetch });
+  const adapters = createAdapters({ upstream, defaultMaxTokens: config.defaultMaxTokens, fetchImage });
+  const engine = createChatEngine({ router, adapters, metrics, logger });
   const checkAdmin = createAdminAuth(adminKey);
   const health = createHealthState();
   let server: GatewayServer | undefined;

@@ -11,9 +11,10 @@ export interface ProviderInput {
   base_url?: unknown;
   api_key?: unknown;
   model_names?: unknown;
+  drop_unsupported_params?: unknown;
 }
 
-const FIELDS = new Set(["name", "type", "base_url", "api_key", "model_names"]);
+const FIELDS = new Set(["name", "type", "base_url", "api_key", "model_names", "drop_unsupported_params"]);
 const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const MAX_MODELS = 1000;
 
@@ -60,6 +61,12 @@ function checkModels(v: unknown): string[] {
   }
   if (v.length > MAX_MODELS) throw bad("model_names", `must have at most ${MAX_MODELS} entries`);
   return [...new Set(v as string[])];
+}
+
+function checkBool(v: unknown): boolean {
+  if (v === undefined || v === null) return false;
+  if (typeof v !== "boolean") throw bad("drop_unsupported_params", "must be a boolean");
+  return v;
 }
 
 function checkKey(v: unknown): string {
@@ -119,6 +126,7 @@ export function createProviderAdmin(deps: { store: ProviderStore; router: ModelR
       baseUrl: checkBaseUrl(input.base_url),
       apiKey: input.api_key === undefined || input.api_key === null ? "" : checkKey(input.api_key),
       modelNames: input.model_names === undefined ? [] : checkModels(input.model_names),
+      dropUnsupportedParams: checkBool(input.drop_unsupported_params),
       createTime: existing?.createTime ?? time,
       updateTime: time,
     };
@@ -171,6 +179,7 @@ export function createProviderAdmin(deps: { store: ProviderStore; router: ModelR
           base_url: patch.base_url ?? current.baseUrl,
           api_key: apiKey,
           model_names: patch.model_names ?? current.modelNames,
+          drop_unsupported_params: patch.drop_unsupported_params ?? current.dropUnsupportedParams,
         },
         name,
         current,

@@ -21,6 +21,8 @@ export interface ChatContext {
 /** A stream whose first event has arrived. */
 export interface StartedStream {
   readonly provider: string;
+  /** Request parameters dropped because the provider cannot honour them. */
+  readonly dropped: readonly string[];
   /** Every event, starting with `start`; usage always comes (surfaces drop it if unasked). */
   readonly events: AsyncIterable<ChatEvent>;
 }
@@ -31,7 +33,7 @@ export interface StartedStream {
  */
 export interface ChatEngine {
   /** @throws GatewayError with the status and code to report. */
-  complete(req: ChatRequest, ctx: ChatContext): Promise<{ provider: string; completion: ChatCompletion }>;
+  complete(req: ChatRequest, ctx: ChatContext): Promise<{ provider: string; dropped: readonly string[]; completion: ChatCompletion }>;
   /**
    * Starts a stream and waits for its first event, so that failures before
    * any output are reported as plain errors. Stopping the iteration (or
@@ -53,6 +55,16 @@ export interface ChatEngineDeps {
   readonly now?: () => number;
 }
 
+/** A copy of the request without the named top-level parameters (in named fields or `extra`). */
+function withoutParams(req: ChatRequest, names: readonly string[]): ChatRequest {
+  const copy: Record<string, unknown> = { ...req, extra: { ...req.extra } };
+  for (const name of names) {
+    delete copy[name];
+    delete (copy.extra as Record<string, unknown>)[name];
+  }
+  return copy as unknown as ChatRequest;
+}
+
 /** Creates the {@link ChatEngine}. */
 export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
   const { router, adapters, metrics, logger } = deps;
@@ -67,15 +79,24 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
       route = router.resolve(req.model);
       const adapter = adapters.get(route.provider.type);
       if (!adapter) throw new GatewayError("internal", `provider type ${route.provider.type} has no adapter`);
+      const dropped = adapter.unsupportedParams?.(req) ?? [];
+      if (dropped.length > 0 && !(req.drop_params ?? route.provider.dropUnsupportedParams)) {
+        const param = dropped[0] as string;
+        throw new GatewayError(
+          "invalid_request",
+          `${param}: not supported by provider '${route.provider.name}' (${route.provider.type}); remove it, or send "drop_params": true to have the gateway drop it`,
+          { param, code: "unsupported_parameter" },
+        );
+      }
       metrics.inFlight.inc({ provider: route.provider.name, model: req.model });
       const call: UpstreamCall = {
         provider: route.provider,
         baseUrl: effectiveBaseUrl(route.provider.type, route.provider.baseUrl),
         model: route.model,
-        request: req,
+        request: dropped.length > 0 ? withoutParams(req, dropped) : req,
         signal: ctx.signal,
       };
-      return { adapter, call, provider: route.provider.name };
+      return { adapter, call, provider: route.provider.name, dropped };
     };
     const end = (err: unknown, status: number) => {
       const seconds = (now() - start) / 1000;
@@ -123,11 +144,11 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
     async complete(req, ctx) {
       const r = begin(req, ctx);
       try {
-        const { adapter, call, provider } = r.open();
+        const { adapter, call, provider, dropped } = r.open();
         const completion = await adapter.complete(call);
         if (completion.usage) r.setUsage(completion.usage);
         r.end(undefined, 200);
-        return { provider, completion };
+        return { provider, dropped, completion };
       } catch (err) {
         const e = toGatewayError(err);
         r.end(e, e.status);
@@ -145,9 +166,11 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
       let iterator: AsyncIterator<ChatEvent>;
       let first: IteratorResult<ChatEvent>;
       let provider: string;
+      let dropped: readonly string[];
       try {
         const opened = r.open();
         provider = opened.provider;
+        dropped = opened.dropped;
         iterator = opened.adapter.stream(opened.call)[Symbol.asyncIterator]();
         first = await iterator.next();
       } catch (err) {
@@ -177,7 +200,7 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
           r.end(failure, 200);
         }
       }
-      return { provider, events: events() };
+      return { provider, dropped, events: events() };
     },
   };
 }

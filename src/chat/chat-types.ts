@@ -98,6 +98,8 @@ export interface ChatRequest {
   tool_choice?: ToolChoice;
   parallel_tool_calls?: boolean;
   response_format?: ResponseFormat;
+  /** Gateway extension: drop parameters the provider cannot honour instead of failing. Never sent upstream. */
+  drop_params?: boolean;
   extra: Record<string, unknown>;
 }
 

@@ -8,7 +8,7 @@ const PART_TYPES = new Set(["text", "image_url", "input_audio", "file", "refusal
 const NAMED = new Set([
   "model", "messages", "stream", "stream_options", "temperature", "top_p", "max_tokens",
   "max_completion_tokens", "stop", "n", "seed", "user", "presence_penalty", "frequency_penalty",
-  "logprobs", "top_logprobs", "tools", "tool_choice", "parallel_tool_calls", "response_format",
+  "logprobs", "top_logprobs", "tools", "tool_choice", "parallel_tool_calls", "response_format", "drop_params",
 ]);
 
 function bad(param: string, message: string): GatewayError {
@@ -175,6 +175,7 @@ export function validateChatRequest(body: unknown): ChatRequest {
     tool_choice: checkToolChoice(body.tool_choice),
     parallel_tool_calls: boolean(body, "parallel_tool_calls"),
     response_format: checkResponseFormat(body.response_format),
+    drop_params: boolean(body, "drop_params"),
     extra,
   };
   for (const key of Object.keys(req) as (keyof ChatRequest)[]) if (req[key] === undefined) delete req[key];

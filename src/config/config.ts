@@ -16,6 +16,10 @@ export interface GatewayConfig {
   readonly shutdownTimeoutMs: number;
   readonly logLevel: LogLevel;
   readonly upstream: UpstreamTimeouts;
+  /** `max_tokens` sent where a protocol requires one (Anthropic) and the caller gave none. */
+  readonly defaultMaxTokens: number;
+  /** Fetching of http(s) image URLs for providers that take only inline images. */
+  readonly imageFetch: { readonly maxBytes: number; readonly timeoutMs: number; readonly allowPrivate: boolean };
   /** Providers declared by the environment and the config file, applied at every start. */
   readonly providers: readonly ProviderInput[];
 }
@@ -141,6 +145,12 @@ export function loadConfig(env: Env, argv: readonly string[] = [], read: (p: str
       firstByteMs: integer(env, "GATEWAY_UPSTREAM_FIRST_BYTE_TIMEOUT_MS", 120_000, 1, problems),
       idleMs: integer(env, "GATEWAY_UPSTREAM_IDLE_TIMEOUT_MS", 120_000, 1, problems),
       totalMs: integer(env, "GATEWAY_UPSTREAM_TOTAL_TIMEOUT_MS", 600_000, 1, problems),
+    },
+    defaultMaxTokens: integer(env, "GATEWAY_DEFAULT_MAX_TOKENS", 4096, 1, problems),
+    imageFetch: {
+      maxBytes: integer(env, "GATEWAY_IMAGE_FETCH_MAX_BYTES", 20 * 1024 * 1024, 1, problems),
+      timeoutMs: integer(env, "GATEWAY_IMAGE_FETCH_TIMEOUT_MS", 10_000, 1, problems),
+      allowPrivate: env.GATEWAY_IMAGE_FETCH_ALLOW_PRIVATE === "true",
     },
     providers,
   };

@@ -14,6 +14,13 @@ const SSE_HEADERS = {
   "x-accel-buffering": "no",
 };
 
+/** Response headers that say which provider answered and which parameters were dropped. */
+export function gatewayHeaders(provider: string, dropped: readonly string[]): Record<string, string> {
+  const headers: Record<string, string> = { "x-gateway-provider": provider };
+  if (dropped.length > 0) headers["x-gateway-dropped-params"] = dropped.join(",");
+  return headers;
+}
+
 /**
  * Creates the OpenAI-compatible chat endpoint: JSON in, a `chat.completion`
  * or an SSE stream of `chat.completion.chunk` out, errors as OpenAI error
@@ -36,11 +43,11 @@ export function createChatEndpoint(deps: { engine: ChatEngine; maxBodyBytes: num
     }
     try {
       if (!chat.stream) {
-        const { provider, completion } = await engine.complete(chat, ctx);
-        return sendJson(res, 200, toOpenAICompletion(completion), { "x-gateway-provider": provider });
+        const { provider, dropped, completion } = await engine.complete(chat, ctx);
+        return sendJson(res, 200, toOpenAICompletion(completion), gatewayHeaders(provider, dropped));
       }
-      const { provider, events } = await engine.stream(chat, ctx);
-      res.writeHead(200, { ...SSE_HEADERS, "x-gateway-provider": provider });
+      const { provider, dropped, events } = await engine.stream(chat, ctx);
+      res.writeHead(200, { ...SSE_HEADERS, ...gatewayHeaders(provider, dropped) });
       const formatter = createChunkFormatter(chat.stream_options?.include_usage === true);
       try {
         for await (const event of events) {

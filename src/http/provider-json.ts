@@ -9,6 +9,7 @@ export function providerJson(p: ProviderRecord): Record<string, unknown> {
     base_url: p.baseUrl,
     api_key: maskKey(p.apiKey),
     model_names: p.modelNames,
+    drop_unsupported_params: p.dropUnsupportedParams,
     create_time: p.createTime.toISOString(),
     update_time: p.updateTime.toISOString(),
   };

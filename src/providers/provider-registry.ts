@@ -1,20 +1,19 @@
-import type { UpstreamClient } from "../upstream/upstream-client.ts";
 import { createOpenAIAdapter } from "./openai/openai-adapter.ts";
-import type { ProviderAdapter, ProviderType } from "./provider.ts";
+import type { AdapterDeps, ProviderAdapter, ProviderType } from "./provider.ts";
 
 /** What the gateway knows about one wire protocol. */
 export interface ProviderTypeInfo {
   /** Path appended to a base URL that has none (OpenAI: "/v1"). */
   readonly versionPath: string;
   /** Creates the adapter; undefined where this build has none yet. */
-  readonly createAdapter?: (deps: { upstream: UpstreamClient }) => ProviderAdapter;
+  readonly createAdapter?: (deps: AdapterDeps) => ProviderAdapter;
 }
 
 /** The one list of wire protocols. */
 export const providerTypes: Readonly<Record<ProviderType, ProviderTypeInfo>> = {
   openai: { versionPath: "/v1", createAdapter: createOpenAIAdapter },
-  anthropic: { versionPath: "" },
-  gemini: { versionPath: "" },
+  anthropic: { versionPath: "/v1" },
+  gemini: { versionPath: "/v1beta" },
 };
 
 /** A provider the gateway configures from the environment, and the model names it claims by default. */
@@ -53,7 +52,7 @@ export function effectiveBaseUrl(type: ProviderType, baseUrl: string): string {
 }
 
 /** Creates one adapter per supported type. */
-export function createAdapters(deps: { upstream: UpstreamClient }): Map<ProviderType, ProviderAdapter> {
+export function createAdapters(deps: AdapterDeps): Map<ProviderType, ProviderAdapter> {
   const adapters = new Map<ProviderType, ProviderAdapter>();
   for (const [type, info] of Object.entries(providerTypes) as [ProviderType, ProviderTypeInfo][]) {
     if (info.createAdapter) adapters.set(type, info.createAdapter(deps));

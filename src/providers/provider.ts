@@ -1,4 +1,6 @@
 import type { ChatCompletion, ChatEvent, ChatRequest } from "../chat/chat-types.ts";
+import type { ImageFetcher } from "../upstream/image-fetcher.ts";
+import type { UpstreamClient } from "../upstream/upstream-client.ts";
 
 /** The wire protocols the gateway speaks to upstreams. */
 export type ProviderType = "openai" | "anthropic" | "gemini";
@@ -14,6 +16,8 @@ export interface ProviderRecord {
   readonly apiKey: string;
   /** Model names routed here by exact match. */
   readonly modelNames: readonly string[];
+  /** Drop request parameters this provider cannot honour instead of rejecting the request. */
+  readonly dropUnsupportedParams: boolean;
   readonly createTime: Date;
   readonly updateTime: Date;
 }
@@ -36,6 +40,13 @@ export interface UpstreamCall {
  */
 export interface ProviderAdapter {
   /**
+   * The top-level request parameters (OpenAI names, such as `logprobs`) that
+   * this protocol cannot honour for this request. The engine rejects the
+   * request naming the first, or drops them where the caller or the provider
+   * allows it. Absent means every parameter is honoured.
+   */
+  unsupportedParams?(request: ChatRequest): string[];
+  /**
    * Returns one whole completion.
    * @throws GatewayError for upstream errors, timeouts and cancellation.
    */
@@ -47,4 +58,13 @@ export interface ProviderAdapter {
    * iteration aborts the upstream request.
    */
   stream(call: UpstreamCall): AsyncIterable<ChatEvent>;
+}
+
+/** What every adapter is built from. */
+export interface AdapterDeps {
+  readonly upstream: UpstreamClient;
+  /** `max_tokens` to send where the protocol requires one and the caller gave none. */
+  readonly defaultMaxTokens: number;
+  /** Fetches http(s) images for protocols that take only inline images. */
+  readonly fetchImage: ImageFetcher;
 }

@@ -4,6 +4,7 @@ import { ChatService } from "../../gen/gateway/v1/chat_pb.js";
 import type { ChatContext, ChatEngine } from "../chat/chat-engine.ts";
 import { validateChatRequest } from "../chat/validate-chat-request.ts";
 import { toGatewayError } from "../errors/gateway-error.ts";
+import { gatewayHeaders } from "../http/chat-endpoint.ts";
 import type { ModelRouter } from "../routing/model-router.ts";
 import { chatBodyFromProto, completionToProto, eventToProto } from "./chat-proto-mapping.ts";
 import { toConnectError, withConnectErrors } from "./connect-errors.ts";
@@ -34,8 +35,8 @@ export function registerChatService(router: ConnectRouter, deps: { engine: ChatE
       return withConnectErrors(async () => {
         const chat = context(ctx);
         const request = parse(() => chatBodyFromProto(req, false), chat);
-        const { provider, completion } = await engine.complete(request, chat);
-        ctx.responseHeader.set("x-gateway-provider", provider);
+        const { provider, dropped, completion } = await engine.complete(request, chat);
+        for (const [k, v] of Object.entries(gatewayHeaders(provider, dropped))) ctx.responseHeader.set(k, v);
         return completionToProto(completion, provider);
       });
     },
@@ -44,8 +45,8 @@ export function registerChatService(router: ConnectRouter, deps: { engine: ChatE
         const chat = context(ctx);
         const request = parse(() => chatBodyFromProto(req, true), chat);
         const includeUsage = request.stream_options?.include_usage === true;
-        const { provider, events } = await engine.stream(request, chat);
-        ctx.responseHeader.set("x-gateway-provider", provider);
+        const { provider, dropped, events } = await engine.stream(request, chat);
+        for (const [k, v] of Object.entries(gatewayHeaders(provider, dropped))) ctx.responseHeader.set(k, v);
         for await (const e of events) {
           if (e.type === "usage" && !includeUsage) continue;
           yield { event: eventToProto(e, provider) };

@@ -17,7 +17,7 @@ const TYPES: Record<number, ProviderType | undefined> = {
   [ProtoType.GEMINI]: "gemini",
 };
 const TO_PROTO: Record<ProviderType, ProtoType> = { openai: ProtoType.OPENAI, anthropic: ProtoType.ANTHROPIC, gemini: ProtoType.GEMINI };
-const MASK_FIELDS = new Set(["type", "base_url", "api_key", "model_names"]);
+const MASK_FIELDS = new Set(["type", "base_url", "api_key", "model_names", "drop_unsupported_params"]);
 
 function toProto(p: ProviderRecord): ProtoProvider {
   return {
@@ -27,6 +27,7 @@ function toProto(p: ProviderRecord): ProtoProvider {
     baseUrl: p.baseUrl,
     apiKey: maskKey(p.apiKey),
     modelNames: [...p.modelNames],
+    dropUnsupportedParams: p.dropUnsupportedParams,
     createTime: timestampFromDate(p.createTime),
     updateTime: timestampFromDate(p.updateTime),
   };
@@ -35,7 +36,13 @@ function toProto(p: ProviderRecord): ProtoProvider {
 /** The admin input of the fields set in a proto provider (or named by a mask). */
 function toInput(p: ProtoProvider | undefined, mask?: readonly string[]): ProviderInput {
   if (!p) throw new GatewayError("invalid_request", "provider: is required", { param: "provider" });
-  const all: ProviderInput = { type: TYPES[p.type], base_url: p.baseUrl, api_key: p.apiKey, model_names: p.modelNames };
+  const all: ProviderInput = {
+    type: TYPES[p.type],
+    base_url: p.baseUrl,
+    api_key: p.apiKey,
+    model_names: p.modelNames,
+    drop_unsupported_params: p.dropUnsupportedParams,
+  };
   if (mask && mask.length > 0) {
     const input: ProviderInput = {};
     for (const path of mask) {
@@ -51,6 +58,7 @@ function toInput(p: ProtoProvider | undefined, mask?: readonly string[]): Provid
     ...(p.baseUrl !== "" && { base_url: p.baseUrl }),
     ...(p.apiKey !== "" && { api_key: p.apiKey }),
     ...(p.modelNames.length > 0 && { model_names: p.modelNames }),
+    ...(p.dropUnsupportedParams && { drop_unsupported_params: true }),
   };
 }
 

@@ -13,6 +13,7 @@ const MIGRATIONS: readonly string[] = [
      create_time INTEGER NOT NULL,
      update_time INTEGER NOT NULL
    )`,
+  `ALTER TABLE providers ADD COLUMN drop_unsupported_params INTEGER NOT NULL DEFAULT 0`,
 ];
 
 /**

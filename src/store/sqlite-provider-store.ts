@@ -11,6 +11,7 @@ interface Row {
   model_names: string;
   create_time: number;
   update_time: number;
+  drop_unsupported_params: number;
 }
 
 function fromRow(r: Row): ProviderRecord {
@@ -20,6 +21,7 @@ function fromRow(r: Row): ProviderRecord {
     baseUrl: r.base_url,
     apiKey: r.api_key,
     modelNames: JSON.parse(r.model_names) as string[],
+    dropUnsupportedParams: r.drop_unsupported_params === 1,
     createTime: new Date(r.create_time),
     updateTime: new Date(r.update_time),
   };
@@ -32,6 +34,7 @@ function params(p: ProviderRecord): Record<string, string | number> {
     base_url: p.baseUrl,
     api_key: p.apiKey,
     model_names: JSON.stringify(p.modelNames),
+    drop_unsupported_params: p.dropUnsupportedParams ? 1 : 0,
     create_time: p.createTime.getTime(),
     update_time: p.updateTime.getTime(),
   };
@@ -42,14 +45,15 @@ export function createSqliteProviderStore(db: DatabaseSync): ProviderStore {
   const list = db.prepare("SELECT * FROM providers ORDER BY name");
   const get = db.prepare("SELECT * FROM providers WHERE name = ?");
   const insert = db.prepare(
-    `INSERT INTO providers (name, type, base_url, api_key, model_names, create_time, update_time)
-     VALUES (:name, :type, :base_url, :api_key, :model_names, :create_time, :update_time)`,
+    `INSERT INTO providers (name, type, base_url, api_key, model_names, drop_unsupported_params, create_time, update_time)
+     VALUES (:name, :type, :base_url, :api_key, :model_names, :drop_unsupported_params, :create_time, :update_time)`,
   );
   const upsert = db.prepare(
-    `INSERT INTO providers (name, type, base_url, api_key, model_names, create_time, update_time)
-     VALUES (:name, :type, :base_url, :api_key, :model_names, :create_time, :update_time)
+    `INSERT INTO providers (name, type, base_url, api_key, model_names, drop_unsupported_params, create_time, update_time)
+     VALUES (:name, :type, :base_url, :api_key, :model_names, :drop_unsupported_params, :create_time, :update_time)
      ON CONFLICT(name) DO UPDATE SET type = excluded.type, base_url = excluded.base_url,
-       api_key = excluded.api_key, model_names = excluded.model_names, update_time = excluded.update_time`,
+       api_key = excluded.api_key, model_names = excluded.model_names,
+       drop_unsupported_params = excluded.drop_unsupported_params, update_time = excluded.update_time`,
   );
   const remove = db.prepare("DELETE FROM providers WHERE name = ?");
   return {

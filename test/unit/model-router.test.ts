@@ -4,7 +4,7 @@ import { builtinProviders, effectiveBaseUrl } from "../../src/providers/provider
 import { createModelRouter } from "../../src/routing/model-router.ts";
 
 function provider(name: string, modelNames: string[] = [], at = 0): ProviderRecord {
-  return { name, type: "openai", baseUrl: "https://x.test", apiKey: "", modelNames, createTime: new Date(at), updateTime: new Date(at) };
+  return { name, type: "openai", baseUrl: "https://x.test", apiKey: "", modelNames, dropUnsupportedParams: false, createTime: new Date(at), updateTime: new Date(at) };
 }
 
 function routerWith(...providers: ProviderRecord[]) {

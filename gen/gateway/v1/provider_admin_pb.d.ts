@@ -67,6 +67,15 @@ export declare type Provider = Message<"gateway.v1.Provider"> & {
    * @generated from field: google.protobuf.Timestamp update_time = 7;
    */
   updateTime?: Timestamp | undefined;
+
+  /**
+   * Drop request parameters this provider cannot honour (listed in the
+   * x-gateway-dropped-params response header) instead of rejecting the
+   * request. A request's own drop_params setting wins.
+   *
+   * @generated from field: bool drop_unsupported_params = 8;
+   */
+  dropUnsupportedParams: boolean;
 };
 
 /**
@@ -223,8 +232,8 @@ export declare type UpdateProviderRequest = Message<"gateway.v1.UpdateProviderRe
   provider?: Provider | undefined;
 
   /**
-   * The fields to change: type, base_url, api_key, model_names. Empty means
-   * every field that is set in provider.
+   * The fields to change: type, base_url, api_key, model_names,
+   * drop_unsupported_params. Empty means every field that is set in provider.
    *
    * @generated from field: google.protobuf.FieldMask update_mask = 2;
    */

@@ -1,8 +1,8 @@
-import type { UpstreamClient, UpstreamResponse } from "../../upstream/upstream-client.ts";
+import type { UpstreamResponse } from "../../upstream/upstream-client.ts";
 import { mapTransportError } from "../../upstream/upstream-client.ts";
 import { GatewayError } from "../../errors/gateway-error.ts";
 import type { ChatRequest } from "../../chat/chat-types.ts";
-import type { ProviderAdapter, UpstreamCall } from "../provider.ts";
+import type { AdapterDeps, ProviderAdapter, UpstreamCall } from "../provider.ts";
 import { mapOpenAIErrorText, parseRetryAfter } from "./openai-errors.ts";
 import { decodeOpenAICompletion } from "./openai-response.ts";
 import { createOpenAIStreamDecoder } from "./openai-stream-decoder.ts";
@@ -15,7 +15,7 @@ import { createOpenAIStreamDecoder } from "./openai-stream-decoder.ts";
  * https://platform.openai.com/docs/api-reference/chat/create
  */
 export function buildOpenAIRequestBody(req: ChatRequest, model: string): Record<string, unknown> {
-  const { extra, model: _requested, stream_options, ...named } = req;
+  const { extra, model: _requested, stream_options, drop_params: _drop, ...named } = req;
   const body: Record<string, unknown> = { ...extra, ...named, model };
   if (req.stream) body.stream_options = { ...stream_options, include_usage: true };
   return body;
@@ -27,7 +27,7 @@ async function failure(res: UpstreamResponse): Promise<GatewayError> {
 }
 
 /** Creates the adapter for OpenAI's chat completions API and every API compatible with it. */
-export function createOpenAIAdapter(deps: { upstream: UpstreamClient }): ProviderAdapter {
+export function createOpenAIAdapter(deps: Pick<AdapterDeps, "upstream">): ProviderAdapter {
   function send(call: UpstreamCall): Promise<UpstreamResponse> {
     const headers: Record<string, string> = { "content-type": "application/json", accept: call.request.stream ? "text/event-stream" : "application/json" };
     if (call.provider.apiKey !== "") headers.authorization = `Bearer ${call.provider.apiKey}`;
