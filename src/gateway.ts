@@ -2,16 +2,30 @@ import { randomBytes } from "node:crypto";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { file_gateway_v1_chat } from "../gen/gateway/v1/chat_pb.js";
+import { file_gateway_v1_key_admin } from "../gen/gateway/v1/key_admin_pb.js";
+import { file_gateway_v1_pricing_admin } from "../gen/gateway/v1/pricing_admin_pb.js";
 import { file_gateway_v1_provider_admin } from "../gen/gateway/v1/provider_admin_pb.js";
+import { file_gateway_v1_usage } from "../gen/gateway/v1/usage_pb.js";
 import { file_grpc_health_v1_health } from "../gen/grpc/health/v1/health_pb.js";
 import { file_grpc_reflection_v1_reflection } from "../gen/grpc/reflection/v1/reflection_pb.js";
 import { file_grpc_reflection_v1alpha_reflection } from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
-import { createAdminAuth } from "./admin/admin-auth.ts";
+import { createAdminAuth, createAdminKeyTest } from "./admin/admin-auth.ts";
 import { createProviderAdmin } from "./admin/provider-admin.ts";
+import { createMemoryBudgetTracker } from "./billing/budget-tracker.ts";
+import { createSqlitePriceStore } from "./billing/price-store.ts";
+import { createPricing } from "./billing/pricing.ts";
 import { createChatEngine } from "./chat/chat-engine.ts";
 import type { GatewayConfig } from "./config/config.ts";
 import { createChatEndpoint } from "./http/chat-endpoint.ts";
+import { keyRoutes } from "./http/key-routes.ts";
+import { openaiRoutes } from "./http/openai-routes.ts";
+import { priceRoutes } from "./http/price-routes.ts";
+import { providerRoutes } from "./http/provider-routes.ts";
 import { createRestHandler } from "./http/rest-handler.ts";
+import { usageRoutes } from "./http/usage-routes.ts";
+import { createKeyService } from "./keys/key-service.ts";
+import { createSqliteKeyStore } from "./keys/sqlite-key-store.ts";
+import { createMemoryRateLimiter } from "./limits/rate-limiter.ts";
 import { createLogger, type Logger } from "./log/logger.ts";
 import { createMetrics, type GatewayMetrics } from "./metrics/metrics.ts";
 import { builtinProviders, createAdapters, isSupportedType, providerTypes } from "./providers/provider-registry.ts";
@@ -19,11 +33,17 @@ import type { ProviderType } from "./providers/provider.ts";
 import { createModelRouter } from "./routing/model-router.ts";
 import { registerChatService } from "./rpc/chat-service.ts";
 import { createHealthState, registerHealth } from "./rpc/health-service.ts";
+import { registerKeyAdminService } from "./rpc/key-admin-service.ts";
+import { registerPricingAdminService } from "./rpc/pricing-admin-service.ts";
 import { registerProviderAdminService } from "./rpc/provider-admin-service.ts";
 import { registerReflection } from "./rpc/reflection-service.ts";
+import { registerUsageService } from "./rpc/usage-service.ts";
 import { startGatewayServer, type GatewayServer } from "./server/gateway-server.ts";
 import { openDatabase } from "./store/database.ts";
 import { createSqliteProviderStore } from "./store/sqlite-provider-store.ts";
+import { createAccounting } from "./usage/accounting.ts";
+import { createSqliteUsageLedger } from "./usage/sqlite-usage-ledger.ts";
+import { createTokenCounter } from "./usage/token-counter.ts";
 import { createImageFetcher } from "./upstream/image-fetcher.ts";
 import { createUpstreamClient } from "./upstream/upstream-client.ts";
 
@@ -39,8 +59,9 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-/** The gRPC services the gateway serves, for reflection and health. */
-const SERVICES = ["gateway.v1.ChatService", "gateway.v1.ProviderAdminService"];
+/** The gateway's own gRPC services, for reflection and health. */
+const FILES = [file_gateway_v1_chat, file_gateway_v1_provider_admin, file_gateway_v1_key_admin, file_gateway_v1_usage, file_gateway_v1_pricing_admin];
+const SERVICES = FILES.flatMap((f) => f.services.map((s) => s.typeName));
 
 /**
  * Wires the gateway from its configuration and starts serving. The one
@@ -53,10 +74,11 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
   if (config.adminKey === undefined) {
     logger.warn("GATEWAY_ADMIN_KEY is not set; generated an admin key for this run", { admin_key: adminKey });
   }
+
+  // Stores: the embedded database by default.
   const db = openDatabase(config.dbPath);
-  const store = createSqliteProviderStore(db);
   const router = createModelRouter(builtinProviders.flatMap((b) => b.patterns.map((pattern) => ({ pattern, provider: b.name }))));
-  const admin = createProviderAdmin({ store, router });
+  const admin = createProviderAdmin({ store: createSqliteProviderStore(db), router });
   for (const p of config.providers) {
     if (typeof p.type === "string" && p.type in providerTypes && !isSupportedType(p.type as ProviderType)) {
       logger.warn("provider type not supported by this version; provider skipped", { provider: p.name, type: p.type });
@@ -65,38 +87,57 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
     await admin.declare(p);
   }
   await admin.reload();
+  const pricing = createPricing({ store: createSqlitePriceStore(db) });
+  for (const p of config.prices) await pricing.set(p);
+  await pricing.reload();
+  const ledger = createSqliteUsageLedger(db);
+  const budgets = createMemoryBudgetTracker({ ledger });
+  const isAdminKey = createAdminKeyTest(adminKey);
+  const checkAdmin = createAdminAuth(adminKey);
+  const keys = createKeyService({ store: createSqliteKeyStore(db), isAdminKey });
 
+  // The request path: engine, adapters, accounting.
   const metrics = createMetrics();
   const upstream = createUpstreamClient(config.upstream);
   const fetchImage = createImageFetcher({ upstream, ...config.imageFetch });
   const adapters = createAdapters({ upstream, defaultMaxTokens: config.defaultMaxTokens, fetchImage });
-  const engine = createChatEngine({ router, adapters, metrics, logger });
-  const checkAdmin = createAdminAuth(adminKey);
+  const accounting = createAccounting({
+    ledger,
+    pricing,
+    budgets,
+    limiter: createMemoryRateLimiter(),
+    tokens: createTokenCounter(),
+    metrics,
+    defaultMaxTokens: config.defaultMaxTokens,
+  });
+  const engine = createChatEngine({ router, adapters, accounting, metrics, logger });
+
+  // Surfaces: Connect/gRPC services and REST routes on one handler.
   const health = createHealthState();
   let server: GatewayServer | undefined;
-
   const routes = (r: ConnectRouter) => {
-    registerChatService(r, { engine, models: router });
+    registerChatService(r, { engine, models: router, keys });
     registerProviderAdminService(r, { admin, checkAdmin });
+    registerKeyAdminService(r, { keys, budgets, checkAdmin });
+    registerUsageService(r, { ledger, keys, budgets, checkAdmin });
+    registerPricingAdminService(r, { pricing, checkAdmin });
     registerHealth(r, health);
-    registerReflection(r, [
-      file_gateway_v1_chat,
-      file_gateway_v1_provider_admin,
-      file_grpc_health_v1_health,
-      file_grpc_reflection_v1_reflection,
-      file_grpc_reflection_v1alpha_reflection,
-    ]);
+    registerReflection(r, [...FILES, file_grpc_health_v1_health, file_grpc_reflection_v1_reflection, file_grpc_reflection_v1alpha_reflection]);
   };
-  const rest = createRestHandler({
-    chat: createChatEndpoint({ engine, maxBodyBytes: config.maxBodyBytes }),
-    admin,
-    router,
-    metrics,
-    checkAdmin,
-    ready: () => server !== undefined && !server.draining,
-    maxBodyBytes: config.maxBodyBytes,
-  });
-  const handler = connectNodeAdapter({ routes, fallback: rest, readMaxBytes: config.maxBodyBytes });
+  const maxBodyBytes = config.maxBodyBytes;
+  const rest = createRestHandler([
+    ...openaiRoutes({
+      chat: createChatEndpoint({ engine, keys, maxBodyBytes }),
+      router,
+      metrics,
+      ready: () => server !== undefined && !server.draining,
+    }),
+    ...providerRoutes({ admin, checkAdmin, maxBodyBytes }),
+    ...keyRoutes({ keys, budgets, checkAdmin, maxBodyBytes }),
+    ...usageRoutes({ ledger, keys, budgets, checkAdmin }),
+    ...priceRoutes({ pricing, checkAdmin, maxBodyBytes }),
+  ]);
+  const handler = connectNodeAdapter({ routes, fallback: rest, readMaxBytes: maxBodyBytes });
   server = await startGatewayServer({ handler, port: config.port, host: config.host, logger });
   for (const name of ["", ...SERVICES]) health.set(name, "SERVING");
   const { address, port, family } = server.address;

@@ -1,10 +1,12 @@
 import { GatewayError, toGatewayError } from "../errors/gateway-error.ts";
+import type { Caller } from "../keys/api-key.ts";
 import type { Logger } from "../log/logger.ts";
 import type { GatewayMetrics } from "../metrics/metrics.ts";
 import { UNKNOWN_MODEL } from "../metrics/metrics.ts";
 import { effectiveBaseUrl } from "../providers/provider-registry.ts";
 import type { ProviderAdapter, ProviderType, UpstreamCall } from "../providers/provider.ts";
 import type { ModelRouter, Route } from "../routing/model-router.ts";
+import type { Accounting, Admission } from "../usage/accounting.ts";
 import type { ChatCompletion, ChatEvent, ChatRequest, Usage } from "./chat-types.ts";
 
 /** Which front door a request came through. */
@@ -14,6 +16,8 @@ export type Surface = "openai" | "langchain" | "connect";
 export interface ChatContext {
   readonly requestId: string;
   readonly surface: Surface;
+  /** Who the request is served for (authenticated by the surface). */
+  readonly caller: Caller;
   /** Aborted when the client goes away. */
   readonly signal: AbortSignal;
 }
@@ -28,8 +32,9 @@ export interface StartedStream {
 }
 
 /**
- * Serves chat completions for every surface: routes the model, calls the
- * provider's adapter, and records metrics and one log line per request.
+ * Serves chat completions for every surface: routes the model, admits the
+ * caller against its key's limits, calls the provider's adapter, and records
+ * the attempt in the usage ledger, the metrics and one log line.
  */
 export interface ChatEngine {
   /** @throws GatewayError with the status and code to report. */
@@ -37,18 +42,20 @@ export interface ChatEngine {
   /**
    * Starts a stream and waits for its first event, so that failures before
    * any output are reported as plain errors. Stopping the iteration (or
-   * aborting `ctx.signal`) aborts the upstream request.
+   * aborting `ctx.signal`) aborts the upstream request. The ledger record is
+   * written before the iteration ends.
    * @throws GatewayError before the first event.
    */
   stream(req: ChatRequest, ctx: ChatContext): Promise<StartedStream>;
-  /** Records a request that failed before it could be served (unreadable body, invalid fields). */
-  rejected(err: GatewayError, ctx: ChatContext): void;
+  /** Records a request that failed before it could be served (no key, unreadable body, invalid fields). */
+  rejected(err: GatewayError, ctx: Omit<ChatContext, "caller"> & { caller?: Caller }): void;
 }
 
 /** Dependencies of {@link createChatEngine}. */
 export interface ChatEngineDeps {
   readonly router: ModelRouter;
   readonly adapters: ReadonlyMap<ProviderType, ProviderAdapter>;
+  readonly accounting: Accounting;
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
   /** Monotonic milliseconds. */
@@ -65,17 +72,29 @@ function withoutParams(req: ChatRequest, names: readonly string[]): ChatRequest 
   return copy as unknown as ChatRequest;
 }
 
+/** Text an event carries, for counting tokens when the upstream reports none. */
+function textOf(e: Extract<ChatEvent, { type: "delta" }>): string {
+  let t = (e.content ?? "") + (e.reasoning ?? "") + (e.refusal ?? "");
+  for (const c of e.toolCalls ?? []) t += (c.name ?? "") + (c.arguments ?? "");
+  return t;
+}
+
 /** Creates the {@link ChatEngine}. */
 export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
-  const { router, adapters, metrics, logger } = deps;
+  const { router, adapters, metrics, logger, accounting } = deps;
   const now = deps.now ?? (() => performance.now());
 
   /** Bookkeeping of one request from arrival to its end. */
-  function begin(req: ChatRequest, ctx: ChatContext) {
+  function begin(req: ChatRequest, ctx: Omit<ChatContext, "caller"> & { caller?: Caller }) {
     const start = now();
     let route: Route | undefined;
+    let admission: Admission | undefined;
     let usage: Usage | undefined;
-    const open = () => {
+    let servedModel = "";
+    let ttftMs = 0;
+    const generated: string[] = [];
+
+    async function open() {
       route = router.resolve(req.model);
       const adapter = adapters.get(route.provider.type);
       if (!adapter) throw new GatewayError("internal", `provider type ${route.provider.type} has no adapter`);
@@ -88,6 +107,16 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
           { param, code: "unsupported_parameter" },
         );
       }
+      if (ctx.caller) {
+        admission = await accounting.admit({
+          caller: ctx.caller,
+          requestId: ctx.requestId,
+          surface: ctx.surface,
+          request: req,
+          provider: route.provider.name,
+          upstreamModel: route.model,
+        });
+      }
       metrics.inFlight.inc({ provider: route.provider.name, model: req.model });
       const call: UpstreamCall = {
         provider: route.provider,
@@ -97,68 +126,117 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
         signal: ctx.signal,
       };
       return { adapter, call, provider: route.provider.name, dropped };
-    };
-    const end = (err: unknown, status: number) => {
-      const seconds = (now() - start) / 1000;
+    }
+
+    async function end(err: unknown, status: number): Promise<void> {
+      const ms = now() - start;
       const provider = route?.provider.name ?? "none";
-      const ok = err === undefined;
-      const model = route && (route.match === "exact" || ok) ? req.model : UNKNOWN_MODEL;
-      if (route) {
+      const error = err === undefined ? undefined : toGatewayError(err);
+      const model = route && (route.match === "exact" || !error) ? req.model : UNKNOWN_MODEL;
+      if (admission && route) {
         metrics.inFlight.dec({ provider, model: req.model });
-        metrics.upstreamDuration.observe({ provider, model }, seconds);
+        metrics.upstreamDuration.observe({ provider, model }, ms / 1000);
+        try {
+          await admission.record({
+            attempt: 1,
+            servedModel,
+            usage,
+            generatedText: generated.join(""),
+            status,
+            errorType: error?.kind ?? "",
+            durationMs: Math.round(ms),
+            ttftMs: Math.round(ttftMs),
+            modelLabel: model,
+          });
+        } catch (cause) {
+          logger.error("usage record could not be written", { request_id: ctx.requestId, error: (cause as Error).message });
+        }
       }
       metrics.requests.inc({ model, status: String(status) });
-      metrics.requestDuration.observe({ model }, seconds);
+      metrics.requestDuration.observe({ model }, ms / 1000);
       if (usage) {
         metrics.tokens.inc({ provider, model, direction: "input" }, usage.promptTokens);
         metrics.tokens.inc({ provider, model, direction: "output" }, usage.completionTokens);
       }
-      const error = err === undefined ? undefined : toGatewayError(err);
       if (error) metrics.errors.inc({ provider, type: error.kind });
       logger.log(error && error.kind !== "canceled" && error.status >= 500 ? "error" : "info", "chat completion", {
         request_id: ctx.requestId,
         surface: ctx.surface,
+        user_id: ctx.caller?.userId,
+        key_id: ctx.caller?.keyId,
         model: req.model,
         provider: route?.provider.name,
         upstream_model: route?.model,
         stream: req.stream,
         status,
-        duration_ms: Math.round(seconds * 1000),
+        duration_ms: Math.round(ms),
         prompt_tokens: usage?.promptTokens,
         completion_tokens: usage?.completionTokens,
         error: error?.kind,
         error_message: error?.message,
       });
-    };
-    return {
-      open,
-      end,
-      setUsage: (u: Usage) => (usage = u),
-      firstToken: () => {
-        if (route) metrics.timeToFirstToken.observe({ provider: route.provider.name, model: req.model }, (now() - start) / 1000);
-      },
-    };
+    }
+
+    function observe(e: ChatEvent): void {
+      switch (e.type) {
+        case "start":
+          servedModel = e.model;
+          return;
+        case "usage":
+          usage = e.usage;
+          return;
+        case "delta": {
+          const text = textOf(e);
+          if (text === "") return;
+          if (ttftMs === 0) {
+            ttftMs = now() - start;
+            if (route) metrics.timeToFirstToken.observe({ provider: route.provider.name, model: req.model }, ttftMs / 1000);
+          }
+          generated.push(text);
+          return;
+        }
+        case "finish":
+          return;
+        default: {
+          const never: never = e;
+          return never;
+        }
+      }
+    }
+
+    function completed(c: ChatCompletion): void {
+      servedModel = c.model;
+      usage = c.usage;
+      if (!usage) {
+        for (const ch of c.choices) {
+          generated.push(ch.message.content ?? "", ch.message.reasoning ?? "");
+          for (const t of ch.message.toolCalls) generated.push(t.function.name, t.function.arguments);
+        }
+      }
+    }
+
+    return { open, end, observe, completed };
   }
 
   return {
     async complete(req, ctx) {
       const r = begin(req, ctx);
       try {
-        const { adapter, call, provider, dropped } = r.open();
+        const { adapter, call, provider, dropped } = await r.open();
         const completion = await adapter.complete(call);
-        if (completion.usage) r.setUsage(completion.usage);
-        r.end(undefined, 200);
+        r.completed(completion);
+        await r.end(undefined, 200);
         return { provider, dropped, completion };
       } catch (err) {
         const e = toGatewayError(err);
-        r.end(e, e.status);
+        await r.end(e, e.status);
         throw e;
       }
     },
 
     rejected(err, ctx) {
       const placeholder: ChatRequest = { model: UNKNOWN_MODEL, messages: [], stream: false, extra: {} };
-      begin(placeholder, ctx).end(err, err.status);
+      void begin(placeholder, ctx).end(err, err.status);
     },
 
     async stream(req, ctx) {
@@ -168,28 +246,22 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
       let provider: string;
       let dropped: readonly string[];
       try {
-        const opened = r.open();
+        const opened = await r.open();
         provider = opened.provider;
         dropped = opened.dropped;
         iterator = opened.adapter.stream(opened.call)[Symbol.asyncIterator]();
         first = await iterator.next();
       } catch (err) {
         const e = toGatewayError(err);
-        r.end(e, e.status);
+        await r.end(e, e.status);
         throw e;
       }
       async function* events(): AsyncGenerator<ChatEvent> {
         let failure: unknown;
-        let sawToken = false;
         try {
           for (let next = first; !next.done; next = await iterator.next()) {
-            const e = next.value;
-            if (e.type === "usage") r.setUsage(e.usage);
-            else if (!sawToken && e.type === "delta" && (e.content || e.toolCalls || e.reasoning || e.refusal)) {
-              sawToken = true;
-              r.firstToken();
-            }
-            yield e;
+            r.observe(next.value);
+            yield next.value;
           }
         } catch (err) {
           failure = toGatewayError(err);
@@ -197,7 +269,7 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
         } finally {
           await iterator.return?.();
           if (failure === undefined && ctx.signal.aborted) failure = new GatewayError("canceled", "the client went away");
-          r.end(failure, 200);
+          await r.end(failure, 200);
         }
       }
       return { provider, dropped, events: events() };

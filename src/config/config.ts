@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { ProviderInput } from "../admin/provider-admin.ts";
+import type { PriceInput } from "../billing/pricing.ts";
 import type { LogLevel } from "../log/logger.ts";
 import { builtinProviders } from "../providers/provider-registry.ts";
 import type { UpstreamTimeouts } from "../upstream/upstream-client.ts";
@@ -22,6 +23,8 @@ export interface GatewayConfig {
   readonly imageFetch: { readonly maxBytes: number; readonly timeoutMs: number; readonly allowPrivate: boolean };
   /** Providers declared by the environment and the config file, applied at every start. */
   readonly providers: readonly ProviderInput[];
+  /** Model prices declared by the config file, applied at every start. */
+  readonly prices: readonly PriceInput[];
 }
 
 /** Every problem found in the configuration, reported at once. */
@@ -74,25 +77,37 @@ function substitute(value: unknown, env: Env, where: string, problems: string[])
   return value;
 }
 
-function fileProviders(path: string, env: Env, read: (p: string) => string, problems: string[]): ProviderInput[] {
+interface ConfigFile {
+  providers: ProviderInput[];
+  prices: PriceInput[];
+}
+
+function objects(json: Record<string, unknown>, key: string, path: string, problems: string[]): unknown[] {
+  const list = json[key] ?? [];
+  if (Array.isArray(list)) return list;
+  problems.push(`config file ${path}: "${key}" must be an array`);
+  return [];
+}
+
+function readConfigFile(path: string, env: Env, read: (p: string) => string, problems: string[]): ConfigFile {
   let json: unknown;
   try {
     json = JSON.parse(read(path));
   } catch (err) {
     problems.push(`config file ${path}: ${(err as Error).message}`);
-    return [];
+    return { providers: [], prices: [] };
   }
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
-    problems.push(`config file ${path}: must be a JSON object with a "providers" array`);
-    return [];
+    problems.push(`config file ${path}: must be a JSON object with "providers" and "prices" arrays`);
+    return { providers: [], prices: [] };
   }
-  for (const key of Object.keys(json)) if (key !== "providers") problems.push(`config file ${path}: unknown key "${key}"`);
-  const list = (json as { providers?: unknown }).providers ?? [];
-  if (!Array.isArray(list)) {
-    problems.push(`config file ${path}: "providers" must be an array`);
-    return [];
-  }
-  return list.map((p: unknown, i) => {
+  const obj = json as Record<string, unknown>;
+  for (const key of Object.keys(obj)) if (key !== "providers" && key !== "prices") problems.push(`config file ${path}: unknown key "${key}"`);
+  const prices = objects(obj, "prices", path, problems).map((p: unknown, i) => {
+    if (typeof p !== "object" || p === null || Array.isArray(p)) problems.push(`prices[${i}]: must be an object`);
+    return (substitute(p, env, `prices[${i}]`, problems) ?? {}) as PriceInput;
+  });
+  const providers = objects(obj, "providers", path, problems).map((p: unknown, i) => {
     const where = `providers[${i}]`;
     if (typeof p !== "object" || p === null || Array.isArray(p)) {
       problems.push(`${where}: must be an object`);
@@ -103,6 +118,7 @@ function fileProviders(path: string, env: Env, read: (p: string) => string, prob
     if (typeof input.base_url !== "string") problems.push(`${where}.base_url: is required`);
     return input;
   });
+  return { providers, prices };
 }
 
 /**
@@ -121,8 +137,9 @@ export function loadConfig(env: Env, argv: readonly string[] = [], read: (p: str
     providers.push({ name: b.name, type: b.type, base_url: base || b.defaultBaseUrl, api_key: key ?? "" });
   }
   const file = configPath(env, argv);
-  if (file !== undefined) {
-    for (const p of fileProviders(file, env, read, problems)) {
+  const fromFile = file === undefined ? { providers: [], prices: [] } : readConfigFile(file, env, read, problems);
+  {
+    for (const p of fromFile.providers) {
       const i = providers.findIndex((q) => q.name === p.name);
       if (i >= 0) providers.splice(i, 1, p);
       else providers.push(p);
@@ -153,6 +170,7 @@ export function loadConfig(env: Env, argv: readonly string[] = [], read: (p: str
       allowPrivate: env.GATEWAY_IMAGE_FETCH_ALLOW_PRIVATE === "true",
     },
     providers,
+    prices: fromFile.prices,
   };
   if (config.port > 65535) problems.push(`PORT must be at most 65535, got ${config.port}`);
   if (problems.length > 0) throw new ConfigError(problems);

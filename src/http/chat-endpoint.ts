@@ -1,4 +1,5 @@
-import type { ChatEngine, Surface } from "../chat/chat-engine.ts";
+import type { ChatContext, ChatEngine, Surface } from "../chat/chat-engine.ts";
+import type { KeyService } from "../keys/key-service.ts";
 import { validateChatRequest } from "../chat/validate-chat-request.ts";
 import { GatewayError, toGatewayError } from "../errors/gateway-error.ts";
 import { clientGone, readJsonBody, requestIdOf, sendError, sendJson, writeChunk } from "./http-io.ts";
@@ -27,18 +28,20 @@ export function gatewayHeaders(provider: string, dropped: readonly string[]): Re
  * JSON. A stream that fails after it started ends with an in-band error event
  * and no `[DONE]`. A client that disconnects aborts the upstream request.
  */
-export function createChatEndpoint(deps: { engine: ChatEngine; maxBodyBytes: number }): ChatEndpoint {
+export function createChatEndpoint(deps: { engine: ChatEngine; keys: KeyService; maxBodyBytes: number }): ChatEndpoint {
   const { engine } = deps;
   return async (req, res, surface) => {
     const requestId = requestIdOf(req);
     res.setHeader("x-request-id", requestId);
-    const ctx = { requestId, surface, signal: clientGone(res) };
+    const base = { requestId, surface, signal: clientGone(res) };
     let chat;
+    let ctx: ChatContext;
     try {
+      ctx = { ...base, caller: await deps.keys.authenticate(req.headers.authorization) };
       chat = validateChatRequest(await readJsonBody(req, deps.maxBodyBytes));
     } catch (err) {
       const e = toGatewayError(err);
-      engine.rejected(e, ctx);
+      engine.rejected(e, base);
       return sendError(res, e);
     }
     try {

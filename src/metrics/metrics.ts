@@ -20,6 +20,10 @@ export interface GatewayMetrics {
   readonly errors: Counter<"provider" | "type">;
   /** Requests being served, by provider and model. */
   readonly inFlight: Gauge<"provider" | "model">;
+  /** USD spent, by provider and model, at the prices in force. */
+  readonly cost: Counter<"provider" | "model">;
+  /** Requests refused by a key's limits: reason is model, rpm, tpm or budget. */
+  readonly rejections: Counter<"reason">;
 }
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
@@ -74,6 +78,18 @@ export function createMetrics(): GatewayMetrics {
       name: "gateway_requests_in_flight",
       help: "Chat completions being served, by provider and model.",
       labelNames: ["provider", "model"],
+      registers,
+    }),
+    cost: new Counter({
+      name: "gateway_cost_usd_total",
+      help: "USD spent by provider and model, at the prices in force when recorded.",
+      labelNames: ["provider", "model"],
+      registers,
+    }),
+    rejections: new Counter({
+      name: "gateway_key_rejections_total",
+      help: "Requests refused by a key's limits, by reason (model, rpm, tpm, budget).",
+      labelNames: ["reason"],
       registers,
     }),
   };

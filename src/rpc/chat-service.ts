@@ -5,11 +5,12 @@ import type { ChatContext, ChatEngine } from "../chat/chat-engine.ts";
 import { validateChatRequest } from "../chat/validate-chat-request.ts";
 import { toGatewayError } from "../errors/gateway-error.ts";
 import { gatewayHeaders } from "../http/chat-endpoint.ts";
+import type { KeyService } from "../keys/key-service.ts";
 import type { ModelRouter } from "../routing/model-router.ts";
 import { chatBodyFromProto, completionToProto, eventToProto } from "./chat-proto-mapping.ts";
 import { toConnectError, withConnectErrors } from "./connect-errors.ts";
 
-function context(ctx: HandlerContext): ChatContext {
+function baseContext(ctx: HandlerContext): Omit<ChatContext, "caller"> {
   const given = ctx.requestHeader.get("x-request-id");
   const requestId = given && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
   ctx.responseHeader.set("x-request-id", requestId);
@@ -20,21 +21,23 @@ function context(ctx: HandlerContext): ChatContext {
  * Registers `gateway.v1.ChatService`: the same engine, translations and
  * errors as the REST endpoints, with Connect codes instead of HTTP statuses.
  */
-export function registerChatService(router: ConnectRouter, deps: { engine: ChatEngine; models: ModelRouter }): void {
+export function registerChatService(router: ConnectRouter, deps: { engine: ChatEngine; models: ModelRouter; keys: KeyService }): void {
   const { engine } = deps;
-  const parse = (body: () => Record<string, unknown>, chat: ChatContext) => {
+  /** Authenticates the caller and checks the request, counting failures as rejected requests. */
+  const admit = async (ctx: HandlerContext, body: () => Record<string, unknown>) => {
+    const base = baseContext(ctx);
     try {
-      return validateChatRequest(body());
+      const chat: ChatContext = { ...base, caller: await deps.keys.authenticate(ctx.requestHeader.get("authorization")) };
+      return { chat, request: validateChatRequest(body()) };
     } catch (err) {
-      engine.rejected(toGatewayError(err), chat);
+      engine.rejected(toGatewayError(err), base);
       throw err;
     }
   };
   router.service(ChatService, {
     createChatCompletion(req, ctx) {
       return withConnectErrors(async () => {
-        const chat = context(ctx);
-        const request = parse(() => chatBodyFromProto(req, false), chat);
+        const { chat, request } = await admit(ctx, () => chatBodyFromProto(req, false));
         const { provider, dropped, completion } = await engine.complete(request, chat);
         for (const [k, v] of Object.entries(gatewayHeaders(provider, dropped))) ctx.responseHeader.set(k, v);
         return completionToProto(completion, provider);
@@ -42,8 +45,7 @@ export function registerChatService(router: ConnectRouter, deps: { engine: ChatE
     },
     async *streamChatCompletion(req, ctx) {
       try {
-        const chat = context(ctx);
-        const request = parse(() => chatBodyFromProto(req, true), chat);
+        const { chat, request } = await admit(ctx, () => chatBodyFromProto(req, true));
         const includeUsage = request.stream_options?.include_usage === true;
         const { provider, dropped, events } = await engine.stream(request, chat);
         for (const [k, v] of Object.entries(gatewayHeaders(provider, dropped))) ctx.responseHeader.set(k, v);

@@ -14,6 +14,56 @@ const MIGRATIONS: readonly string[] = [
      update_time INTEGER NOT NULL
    )`,
   `ALTER TABLE providers ADD COLUMN drop_unsupported_params INTEGER NOT NULL DEFAULT 0`,
+  `CREATE TABLE api_keys (
+     id TEXT PRIMARY KEY,
+     user_id TEXT NOT NULL,
+     name TEXT NOT NULL,
+     secret_hash TEXT NOT NULL UNIQUE,
+     secret_prefix TEXT NOT NULL,
+     models TEXT NOT NULL,
+     budget_usd REAL,
+     budget_period TEXT NOT NULL,
+     expire_time INTEGER,
+     rpm INTEGER,
+     tpm INTEGER,
+     create_time INTEGER NOT NULL,
+     revoke_time INTEGER
+   );
+   CREATE INDEX api_keys_user ON api_keys (user_id)`,
+  `CREATE TABLE usage_records (
+     id TEXT PRIMARY KEY,
+     request_id TEXT NOT NULL,
+     attempt INTEGER NOT NULL,
+     time INTEGER NOT NULL,
+     user_id TEXT NOT NULL,
+     key_id TEXT NOT NULL,
+     provider TEXT NOT NULL,
+     requested_model TEXT NOT NULL,
+     served_model TEXT NOT NULL,
+     prompt_tokens INTEGER NOT NULL,
+     completion_tokens INTEGER NOT NULL,
+     cached_tokens INTEGER NOT NULL,
+     reasoning_tokens INTEGER NOT NULL,
+     cost_usd REAL NOT NULL,
+     duration_ms INTEGER NOT NULL,
+     ttft_ms INTEGER NOT NULL,
+     status INTEGER NOT NULL,
+     error_type TEXT NOT NULL,
+     surface TEXT NOT NULL,
+     streamed INTEGER NOT NULL,
+     tokens_estimated INTEGER NOT NULL
+   );
+   CREATE INDEX usage_records_time ON usage_records (time, id);
+   CREATE INDEX usage_records_key_time ON usage_records (key_id, time)`,
+  `CREATE TABLE prices (
+     provider TEXT NOT NULL,
+     model TEXT NOT NULL,
+     input_per_mtok REAL NOT NULL,
+     output_per_mtok REAL NOT NULL,
+     cached_input_per_mtok REAL NOT NULL,
+     update_time INTEGER NOT NULL,
+     PRIMARY KEY (provider, model)
+   )`,
 ];
 
 /**
