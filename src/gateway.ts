@@ -43,6 +43,7 @@ import { openDatabase } from "./store/database.ts";
 import { createSqliteProviderStore } from "./store/sqlite-provider-store.ts";
 import { createAccounting } from "./usage/accounting.ts";
 import { createSqliteUsageLedger } from "./usage/sqlite-usage-ledger.ts";
+import type { UsageLedger } from "./usage/usage-ledger.ts";
 import { createTokenCounter } from "./usage/token-counter.ts";
 import { createImageFetcher } from "./upstream/image-fetcher.ts";
 import { createUpstreamClient } from "./upstream/upstream-client.ts";
@@ -66,9 +67,10 @@ const SERVICES = FILES.flatMap((f) => f.services.map((s) => s.typeName));
 /**
  * Wires the gateway from its configuration and starts serving. The one
  * composition root: every component is created here and handed its
- * dependencies.
+ * dependencies. `options.ledger` replaces the embedded usage ledger (the
+ * ledger benchmark compares against one that keeps nothing).
  */
-export async function startGateway(config: GatewayConfig, options: { logger?: Logger } = {}): Promise<Gateway> {
+export async function startGateway(config: GatewayConfig, options: { logger?: Logger; ledger?: UsageLedger } = {}): Promise<Gateway> {
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const adminKey = config.adminKey ?? randomBytes(24).toString("base64url");
   if (config.adminKey === undefined) {
@@ -90,7 +92,7 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
   const pricing = createPricing({ store: createSqlitePriceStore(db) });
   for (const p of config.prices) await pricing.set(p);
   await pricing.reload();
-  const ledger = createSqliteUsageLedger(db);
+  const ledger = options.ledger ?? createSqliteUsageLedger(db);
   const budgets = createMemoryBudgetTracker({ ledger });
   const isAdminKey = createAdminKeyTest(adminKey);
   const checkAdmin = createAdminAuth(adminKey);
