@@ -74,8 +74,10 @@ await measure(withLedger.url, 500);
 await measure(withoutLedger.url, 500);
 const rows: { p50: number[]; p99: number[] }[] = [{ p50: [], p99: [] }, { p50: [], p99: [] }];
 for (let round = 0; round < ROUNDS; round++) {
-  for (const [i, g] of [withLedger, withoutLedger].entries()) {
-    const t = await measure(g.url, REQUESTS);
+  // Alternate which gateway goes first, so neither gains from the order.
+  const order = round % 2 === 0 ? [0, 1] : [1, 0];
+  for (const i of order) {
+    const t = await measure((i === 0 ? withLedger : withoutLedger).url, REQUESTS);
     rows[i]?.p50.push(pct(t, 50));
     rows[i]?.p99.push(pct(t, 99));
   }

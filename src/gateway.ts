@@ -42,6 +42,7 @@ import { startGatewayServer, type GatewayServer } from "./server/gateway-server.
 import { openDatabase } from "./store/database.ts";
 import { createSqliteProviderStore } from "./store/sqlite-provider-store.ts";
 import { createAccounting } from "./usage/accounting.ts";
+import { openJournaledLedger } from "./usage/journaled-ledger.ts";
 import { createSqliteUsageLedger } from "./usage/sqlite-usage-ledger.ts";
 import type { UsageLedger } from "./usage/usage-ledger.ts";
 import { createTokenCounter } from "./usage/token-counter.ts";
@@ -92,7 +93,9 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
   const pricing = createPricing({ store: createSqlitePriceStore(db) });
   for (const p of config.prices) await pricing.set(p);
   await pricing.reload();
-  const ledger = options.ledger ?? createSqliteUsageLedger(db);
+  // A file database gets the journaled ledger (no SQLite write on the request path); ":memory:" cannot be shared with a writer thread.
+  const journaled = options.ledger || config.dbPath === ":memory:" ? undefined : openJournaledLedger({ dbPath: config.dbPath, db, logger });
+  const ledger = options.ledger ?? journaled ?? createSqliteUsageLedger(db);
   const budgets = createMemoryBudgetTracker({ ledger });
   const isAdminKey = createAdminKeyTest(adminKey);
   const checkAdmin = createAdminAuth(adminKey);
@@ -101,6 +104,7 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
   // The request path: engine, adapters, accounting.
   const metrics = createMetrics();
   const upstream = createUpstreamClient(config.upstream);
+  const tokens = createTokenCounter();
   const fetchImage = createImageFetcher({ upstream, ...config.imageFetch });
   const adapters = createAdapters({ upstream, defaultMaxTokens: config.defaultMaxTokens, fetchImage });
   const accounting = createAccounting({
@@ -108,7 +112,7 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
     pricing,
     budgets,
     limiter: createMemoryRateLimiter(),
-    tokens: createTokenCounter(),
+    tokens,
     metrics,
     defaultMaxTokens: config.defaultMaxTokens,
   });
@@ -146,6 +150,7 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
   const host = address === "::" || address === "0.0.0.0" ? "127.0.0.1" : family === "IPv6" ? `[${address}]` : address;
   const url = `http://${host}:${port}`;
   logger.info("gateway listening", { url, port, models: router.list().length });
+  tokens.warm();
 
   return {
     server,
@@ -156,6 +161,7 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
       for (const name of ["", ...SERVICES]) health.set(name, "NOT_SERVING");
       await server.shutdown(config.shutdownTimeoutMs);
       await upstream.close();
+      await journaled?.close();
       db.close();
     },
   };

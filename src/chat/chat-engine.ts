@@ -83,6 +83,19 @@ function textOf(e: Extract<ChatEvent, { type: "delta" }>): string {
 export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
   const { router, adapters, metrics, logger, accounting } = deps;
   const now = deps.now ?? (() => performance.now());
+  /**
+   * Model names that an upstream has served (answered or streamed tokens
+   * for). With the names providers list, only these become metric labels;
+   * any other name is counted as "unknown", so clients cannot inflate the
+   * series. Bounded, in case an upstream accepts any name.
+   */
+  const served = new Set<string>();
+  const MAX_SERVED = 1000;
+  const markServed = (model: string) => {
+    if (served.size < MAX_SERVED) served.add(model);
+  };
+  const labelOf = (model: string, route: Route | undefined) =>
+    route && (route.match === "exact" || served.has(model)) ? model : UNKNOWN_MODEL;
 
   /** Bookkeeping of one request from arrival to its end. */
   function begin(req: ChatRequest, ctx: Omit<ChatContext, "caller"> & { caller?: Caller }) {
@@ -92,6 +105,7 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
     let usage: Usage | undefined;
     let servedModel = "";
     let ttftMs = 0;
+    let inFlightLabel: string | undefined;
     const generated: string[] = [];
 
     async function open() {
@@ -117,7 +131,8 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
           upstreamModel: route.model,
         });
       }
-      metrics.inFlight.inc({ provider: route.provider.name, model: req.model });
+      inFlightLabel = labelOf(req.model, route);
+      metrics.inFlight.inc({ provider: route.provider.name, model: inFlightLabel });
       const call: UpstreamCall = {
         provider: route.provider,
         baseUrl: effectiveBaseUrl(route.provider.type, route.provider.baseUrl),
@@ -132,9 +147,10 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
       const ms = now() - start;
       const provider = route?.provider.name ?? "none";
       const error = err === undefined ? undefined : toGatewayError(err);
-      const model = route && (route.match === "exact" || !error) ? req.model : UNKNOWN_MODEL;
+      if (route && !error) markServed(req.model);
+      const model = labelOf(req.model, route);
+      if (inFlightLabel !== undefined) metrics.inFlight.dec({ provider, model: inFlightLabel });
       if (admission && route) {
-        metrics.inFlight.dec({ provider, model: req.model });
         metrics.upstreamDuration.observe({ provider, model }, ms / 1000);
         try {
           await admission.record({
@@ -173,7 +189,7 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
         prompt_tokens: usage?.promptTokens,
         completion_tokens: usage?.completionTokens,
         error: error?.kind,
-        error_message: error?.message,
+        error_code: error?.openaiCode,
       });
     }
 
@@ -190,6 +206,7 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
           if (text === "") return;
           if (ttftMs === 0) {
             ttftMs = now() - start;
+            markServed(req.model);
             if (route) metrics.timeToFirstToken.observe({ provider: route.provider.name, model: req.model }, ttftMs / 1000);
           }
           generated.push(text);

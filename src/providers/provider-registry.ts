@@ -1,3 +1,5 @@
+import { createAnthropicAdapter } from "./anthropic/anthropic-adapter.ts";
+import { createGeminiAdapter } from "./gemini/gemini-adapter.ts";
 import { createOpenAIAdapter } from "./openai/openai-adapter.ts";
 import type { AdapterDeps, ProviderAdapter, ProviderType } from "./provider.ts";
 
@@ -12,8 +14,8 @@ export interface ProviderTypeInfo {
 /** The one list of wire protocols. */
 export const providerTypes: Readonly<Record<ProviderType, ProviderTypeInfo>> = {
   openai: { versionPath: "/v1", createAdapter: createOpenAIAdapter },
-  anthropic: { versionPath: "/v1" },
-  gemini: { versionPath: "/v1beta" },
+  anthropic: { versionPath: "/v1", createAdapter: createAnthropicAdapter },
+  gemini: { versionPath: "/v1beta", createAdapter: createGeminiAdapter },
 };
 
 /** A provider the gateway configures from the environment, and the model names it claims by default. */

@@ -1,82 +1,122 @@
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
-import { Health, HealthCheckResponse_ServingStatus as Status } from "../../gen/grpc/health/v1/health_pb.js";
+import { Health, HealthCheckResponse_ServingStatus as ProtoStatus } from "../../gen/grpc/health/v1/health_pb.js";
 
-/** Serving status of the server ("") and of each service, with change notifications. */
+// The gRPC health checking protocol:
+// https://github.com/grpc/grpc/blob/master/doc/health-checking.md
+
+/** The serving status of the whole server (service "") or of one service. */
+export type ServingStatus = "SERVING" | "NOT_SERVING";
+
+/** Serving statuses by service name, with change notifications. */
 export interface HealthState {
-  set(service: string, status: "SERVING" | "NOT_SERVING"): void;
+  /** Sets a status; listeners of that service hear of it only if it changed. */
+  set(service: string, status: ServingStatus): void;
   /** The status, or undefined for a service never set. */
-  get(service: string): "SERVING" | "NOT_SERVING" | undefined;
-  /** Every service with a status. */
-  all(): Map<string, "SERVING" | "NOT_SERVING">;
-  /** Calls `listener` on every change; returns a function that stops it. */
-  watch(listener: (service: string) => void): () => void;
+  get(service: string): ServingStatus | undefined;
+  /** A snapshot of every service with a status. */
+  all(): ReadonlyMap<string, ServingStatus>;
+  /** Calls `listener` on each change of `service`'s status; returns the function that stops it. */
+  watch(service: string, listener: (status: ServingStatus) => void): () => void;
 }
 
-/** Creates an empty {@link HealthState}. */
-export function createHealthState(): HealthState {
-  const statuses = new Map<string, "SERVING" | "NOT_SERVING">();
-  const listeners = new Set<(service: string) => void>();
+/**
+ * Creates a {@link HealthState} holding `initial` (empty by default: even the
+ * server, service "", is unknown until someone sets it).
+ */
+export function createHealthState(initial: Readonly<Record<string, ServingStatus>> = {}): HealthState {
+  const statuses = new Map<string, ServingStatus>(Object.entries(initial));
+  const listeners = new Map<string, Set<(status: ServingStatus) => void>>();
   return {
     set(service, status) {
       if (statuses.get(service) === status) return;
       statuses.set(service, status);
-      for (const l of listeners) l(service);
+      for (const listener of [...(listeners.get(service) ?? [])]) listener(status);
     },
     get: (service) => statuses.get(service),
     all: () => new Map(statuses),
-    watch(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
+    watch(service, listener) {
+      let set = listeners.get(service);
+      if (!set) listeners.set(service, (set = new Set()));
+      const own = set;
+      own.add(listener);
+      return () => {
+        own.delete(listener);
+        if (own.size === 0 && listeners.get(service) === own) listeners.delete(service);
+      };
     },
   };
 }
 
-function toProto(s: "SERVING" | "NOT_SERVING" | undefined): Status {
-  return s === "SERVING" ? Status.SERVING : s === "NOT_SERVING" ? Status.NOT_SERVING : Status.SERVICE_UNKNOWN;
+const TO_PROTO: Record<ServingStatus, ProtoStatus> = {
+  SERVING: ProtoStatus.SERVING,
+  NOT_SERVING: ProtoStatus.NOT_SERVING,
+};
+
+function toProto(status: ServingStatus | undefined): ProtoStatus {
+  return status === undefined ? ProtoStatus.SERVICE_UNKNOWN : TO_PROTO[status];
 }
 
 /**
- * Registers `grpc.health.v1.Health`: Check (NOT_FOUND for an unknown
- * service), List, and Watch, which sends the current status at once, then
- * each change, until the client cancels.
+ * The statuses of `service`: the current one, then each change, until
+ * `signal` aborts. The listener is released on abort even while the consumer
+ * is not pulling (the generator would otherwise sit at a `yield`), and when
+ * the consumer stops early.
+ */
+function watchStatus(state: HealthState, service: string, signal: AbortSignal): AsyncIterable<{ status: ProtoStatus }> {
+  // `latest` is a box so that TypeScript does not narrow what the listener changes.
+  const latest: { status?: ServingStatus } = {};
+  let wake: (() => void) | undefined;
+  let stop: (() => void) | undefined = state.watch(service, (status) => {
+    latest.status = status;
+    wake?.();
+  });
+  const release = () => {
+    stop?.();
+    stop = undefined;
+    signal.removeEventListener("abort", release);
+    wake?.();
+  };
+  if (signal.aborted) release();
+  else signal.addEventListener("abort", release);
+  return (async function* () {
+    try {
+      let sent = toProto(state.get(service));
+      yield { status: sent };
+      while (!signal.aborted) {
+        if (latest.status === undefined) {
+          await new Promise<void>((resolve) => (wake = resolve));
+          wake = undefined;
+          continue;
+        }
+        const next = toProto(latest.status);
+        latest.status = undefined;
+        if (next !== sent) yield { status: (sent = next) };
+      }
+    } finally {
+      release();
+    }
+  })();
+}
+
+/**
+ * Registers `grpc.health.v1.Health` over `state`. Check fails with NotFound
+ * for an unknown service; List returns every status; Watch sends the current
+ * status at once (SERVICE_UNKNOWN for an unknown service, without ending),
+ * then each change, and ends when the client cancels. A slow watcher gets the
+ * latest status, not every intermediate one.
  */
 export function registerHealth(router: ConnectRouter, state: HealthState): void {
   router.service(Health, {
     check(req) {
-      const s = state.get(req.service);
-      if (s === undefined) throw new ConnectError(`unknown service "${req.service}"`, Code.NotFound);
-      return { status: toProto(s) };
+      const status = state.get(req.service);
+      if (status === undefined) throw new ConnectError(`unknown service "${req.service}"`, Code.NotFound);
+      return { status: toProto(status) };
     },
     list() {
-      const statuses: Record<string, { status: Status }> = {};
-      for (const [name, s] of state.all()) statuses[name] = { status: toProto(s) };
+      const statuses: Record<string, { status: ProtoStatus }> = {};
+      for (const [service, status] of state.all()) statuses[service] = { status: toProto(status) };
       return { statuses };
     },
-    async *watch(req, ctx) {
-      let wake: (() => void) | undefined;
-      let changed = true;
-      const stop = state.watch((service) => {
-        if (service !== req.service) return;
-        changed = true;
-        wake?.();
-      });
-      const onAbort = () => wake?.();
-      ctx.signal.addEventListener("abort", onAbort);
-      try {
-        let last: Status | undefined;
-        while (!ctx.signal.aborted) {
-          if (changed) {
-            changed = false;
-            const status = toProto(state.get(req.service));
-            if (status !== last) yield { status: (last = status) };
-          }
-          if (!changed) await new Promise<void>((resolve) => (wake = resolve));
-          wake = undefined;
-        }
-      } finally {
-        stop();
-        ctx.signal.removeEventListener("abort", onAbort);
-      }
-    },
+    watch: (req, ctx) => watchStatus(state, req.service, ctx.signal),
   });
 }

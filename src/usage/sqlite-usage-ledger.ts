@@ -83,7 +83,7 @@ const GROUP_KEYS: Record<UsageGroupBy, string> = { user: "user_id", model: "mode
  * INSERT in WAL mode (tens of microseconds): committed before it resolves,
  * so a response that completed is on disk even if the process is killed.
  */
-export function createSqliteUsageLedger(db: DatabaseSync): UsageLedger {
+export function createSqliteUsageLedger(db: DatabaseSync): UsageLedger & { appendSync(record: UsageRecord): void } {
   const insert = db.prepare(
     `INSERT OR IGNORE INTO usage_records (id, request_id, attempt, time, user_id, key_id, provider, requested_model,
        served_model, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, cost_usd, duration_ms,
@@ -91,13 +91,17 @@ export function createSqliteUsageLedger(db: DatabaseSync): UsageLedger {
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const spent = db.prepare("SELECT COALESCE(SUM(cost_usd), 0) AS total FROM usage_records WHERE key_id = ? AND time >= ?");
+  const appendSync = (r: UsageRecord) => {
+    insert.run(
+      r.id, r.requestId, r.attempt, r.time.getTime(), r.userId, r.keyId, r.provider, r.requestedModel, r.servedModel,
+      r.promptTokens, r.completionTokens, r.cachedTokens, r.reasoningTokens, r.costUsd, r.durationMs, r.ttftMs,
+      r.status, r.errorType, r.surface, r.streamed ? 1 : 0, r.tokensEstimated ? 1 : 0,
+    );
+  };
   return {
+    appendSync,
     async append(r) {
-      insert.run(
-        r.id, r.requestId, r.attempt, r.time.getTime(), r.userId, r.keyId, r.provider, r.requestedModel, r.servedModel,
-        r.promptTokens, r.completionTokens, r.cachedTokens, r.reasoningTokens, r.costUsd, r.durationMs, r.ttftMs,
-        r.status, r.errorType, r.surface, r.streamed ? 1 : 0, r.tokensEstimated ? 1 : 0,
-      );
+      appendSync(r);
     },
     async list(filter, limit, after) {
       const w = where(filter, after);

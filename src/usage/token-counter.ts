@@ -6,6 +6,8 @@ export interface TokenCounter {
   countPrompt(messages: readonly ChatMessage[]): Promise<number>;
   /** Tokens of generated text. */
   countText(text: string): Promise<number>;
+  /** Starts loading the encoding in the background, so the first count does not wait for it. */
+  warm(): void;
 }
 
 type Encode = (text: string) => number;
@@ -23,6 +25,7 @@ export function createTokenCounter(): TokenCounter {
       return (text: string) => (text === "" ? 0 : enc.encode(text).length);
     }));
   return {
+    warm: () => void load(),
     async countPrompt(messages) {
       const count = await load();
       let total = 3;

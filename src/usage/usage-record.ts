@@ -38,8 +38,60 @@ export const USAGE_COLUMNS = [
   "status", "error_type", "surface", "streamed", "tokens_estimated",
 ] as const;
 
+/** A record as a flat object with the export column names (also the journal's line format). */
+export interface UsageRow {
+  id: string;
+  request_id: string;
+  attempt: number;
+  time: string;
+  user_id: string;
+  key_id: string;
+  provider: string;
+  requested_model: string;
+  served_model: string;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cached_tokens: number;
+  reasoning_tokens: number;
+  cost_usd: number;
+  duration_ms: number;
+  ttft_ms: number;
+  status: number;
+  error_type: string;
+  surface: string;
+  streamed: boolean;
+  tokens_estimated: boolean;
+}
+
+/** The record of a row made by {@link usageRow}. */
+export function recordFromRow(r: UsageRow): UsageRecord {
+  return {
+    id: r.id,
+    requestId: r.request_id,
+    attempt: r.attempt,
+    time: new Date(r.time),
+    userId: r.user_id,
+    keyId: r.key_id,
+    provider: r.provider,
+    requestedModel: r.requested_model,
+    servedModel: r.served_model,
+    promptTokens: r.prompt_tokens,
+    completionTokens: r.completion_tokens,
+    cachedTokens: r.cached_tokens,
+    reasoningTokens: r.reasoning_tokens,
+    costUsd: r.cost_usd,
+    durationMs: r.duration_ms,
+    ttftMs: r.ttft_ms,
+    status: r.status,
+    errorType: r.error_type,
+    surface: r.surface as Surface,
+    streamed: r.streamed,
+    tokensEstimated: r.tokens_estimated,
+  };
+}
+
 /** A record as a flat object with the export column names. */
-export function usageRow(r: UsageRecord): Record<(typeof USAGE_COLUMNS)[number], string | number | boolean> {
+export function usageRow(r: UsageRecord): UsageRow {
   return {
     id: r.id,
     request_id: r.requestId,

@@ -27,14 +27,18 @@ function client(gateway: Gateway, apiKey: string) {
 describe("keys, usage ledger and billing", () => {
   let fake: FakeOpenAI;
   let gateway: Gateway;
+  let dir: string;
 
   beforeAll(async () => {
     fake = await startFakeOpenAI();
-    gateway = await startTestGateway({ OPENAI_API_KEY: "sk-upstream-secret-0123456789", OPENAI_BASE_URL: fake.baseUrl });
+    dir = await mkdtemp(join(tmpdir(), "gw-billing-"));
+    // A file database, so that the journaled ledger and its writer thread are what is tested.
+    gateway = await startTestGateway({ OPENAI_API_KEY: "sk-upstream-secret-0123456789", OPENAI_BASE_URL: fake.baseUrl, GATEWAY_DB_PATH: join(dir, "g.db") });
   });
   afterAll(async () => {
     await gateway?.close();
     await fake?.close();
+    await rm(dir, { recursive: true, force: true });
   });
 
   it("refuses chat requests without a valid key, over REST and with the OpenAI error shape", async () => {
@@ -168,10 +172,18 @@ describe("a response's ledger record", () => {
       await res.json();
       child.kill("SIGKILL");
       await new Promise((r) => child.once("exit", r));
+      // The record is in the journal or already in the database; the next start replays the journal.
+      const again = await startTestGateway({ GATEWAY_DB_PATH: dbPath });
+      try {
+        const res2 = await fetch(`${again.url}/v1/usage/records`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+        const records = ((await res2.json()) as { data: { request_id: string }[] }).data;
+        expect(records.find((r) => r.request_id === requestId)).toMatchObject({ user_id: "admin", prompt_tokens: 9, completion_tokens: 3, status: 200 });
+      } finally {
+        await again.close();
+      }
       const db = new DatabaseSync(dbPath);
-      const row = db.prepare("SELECT * FROM usage_records WHERE request_id = ?").get(requestId) as Record<string, unknown> | undefined;
+      expect(db.prepare("SELECT COUNT(*) AS n FROM usage_records WHERE request_id = ?").get(requestId)).toEqual({ n: 1 });
       db.close();
-      expect(row).toMatchObject({ user_id: "admin", prompt_tokens: 9, completion_tokens: 3, status: 200 });
     } finally {
       child.kill("SIGKILL");
       await fake.close();

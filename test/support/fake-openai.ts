@@ -12,7 +12,16 @@ export interface ReceivedRequest {
 /** How the fake answers one request: a status and JSON body, or an SSE stream of raw frames. */
 export type FakeReply =
   | { status: number; json: unknown; headers?: Record<string, string> }
-  | { status?: number; sse: string[]; delayMs?: number; hang?: boolean; headers?: Record<string, string> };
+  | {
+      status?: number;
+      sse: string[];
+      delayMs?: number;
+      /** Keeps the connection open after the last frame. */
+      hang?: boolean;
+      /** Resets the connection after the last frame instead of ending the response: a stream cut mid-way. */
+      cut?: boolean;
+      headers?: Record<string, string>;
+    };
 
 /** A fake OpenAI-compatible upstream on a real loopback port. */
 export interface FakeOpenAI {
@@ -37,6 +46,60 @@ export function textStream(model: string, parts: string[], usage = { prompt_toke
     `data: ${JSON.stringify({ ...head, choices: [], usage })}\n\n`,
     "data: [DONE]\n\n",
   ];
+}
+
+/** A function call an answer asks for. */
+export interface FakeToolCall {
+  id: string;
+  name: string;
+  /** The arguments as the JSON text the model writes. */
+  arguments: string;
+}
+
+/**
+ * Chunk frames of a streamed answer that calls tools, as OpenAI sends them:
+ * the role chunk, then per call a first fragment with id, type and name and
+ * the arguments in two further fragments, the `tool_calls` finish, usage, [DONE].
+ */
+export function toolCallStream(model: string, calls: FakeToolCall[]): string[] {
+  const head = { id: "chatcmpl-fake-tools", object: "chat.completion.chunk", created: 1700000000, model };
+  const chunk = (delta: unknown, finish: string | null) => `data: ${JSON.stringify({ ...head, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`;
+  const frames = [chunk({ role: "assistant", content: null }, null)];
+  calls.forEach((call, index) => {
+    const half = Math.floor(call.arguments.length / 2);
+    frames.push(chunk({ tool_calls: [{ index, id: call.id, type: "function", function: { name: call.name, arguments: "" } }] }, null));
+    for (const part of [call.arguments.slice(0, half), call.arguments.slice(half)]) {
+      frames.push(chunk({ tool_calls: [{ index, function: { arguments: part } }] }, null));
+    }
+  });
+  frames.push(chunk({}, "tool_calls"));
+  frames.push(`data: ${JSON.stringify({ ...head, choices: [], usage: { prompt_tokens: 20, completion_tokens: 10, total_tokens: 30 } })}\n\n`);
+  frames.push("data: [DONE]\n\n");
+  return frames;
+}
+
+/** A whole completion that calls tools, as OpenAI returns it. */
+export function toolCallCompletion(model: string, calls: FakeToolCall[]) {
+  return {
+    id: "chatcmpl-fake-tools",
+    object: "chat.completion",
+    created: 1700000000,
+    model,
+    choices: [
+      {
+        index: 0,
+        message: {
+          role: "assistant",
+          content: null,
+          refusal: null,
+          tool_calls: calls.map((c) => ({ id: c.id, type: "function", function: { name: c.name, arguments: c.arguments } })),
+        },
+        logprobs: null,
+        finish_reason: "tool_calls",
+      },
+    ],
+    usage: { prompt_tokens: 20, completion_tokens: 10, total_tokens: 30 },
+  };
 }
 
 /** A whole text completion as OpenAI returns it. */
@@ -78,7 +141,11 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
       res.write(frame);
       if (reply.delayMs) await new Promise((r) => setTimeout(r, reply.delayMs));
     }
-    if (!reply.hang) res.end();
+    if (reply.cut) {
+      // Let the frames reach the wire, then reset the connection without the chunked terminator.
+      await new Promise((r) => setTimeout(r, 50));
+      res.socket?.destroy();
+    } else if (!reply.hang) res.end();
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const { port } = server.address() as AddressInfo;

@@ -1,0 +1,195 @@
+import { randomUUID } from "node:crypto";
+import { GatewayError } from "../../errors/gateway-error.ts";
+import { createSseDecoder } from "../../sse/sse-decoder.ts";
+import type { ChatEvent, ToolCallDelta, Usage } from "../../chat/chat-types.ts";
+import { isRecord } from "../openai/openai-response.ts";
+import { mapGeminiErrorBody } from "./gemini-errors.ts";
+import { blockReasonOf, candidateParts, mapGeminiLogprobs, mapGeminiUsage, type ToolCallIdFactory } from "./gemini-response.ts";
+import { createGeminiToolCallId } from "./gemini-tool-call-id.ts";
+import { mapGeminiBlockReason, mapGeminiFinishReason } from "./map-gemini-finish-reason.ts";
+
+/** Decodes one Gemini `streamGenerateContent?alt=sse` body into chat events. */
+export interface GeminiStreamDecoder {
+  /** Feeds body bytes; returns the events they complete. @throws GatewayError on an in-band error. */
+  push(chunk: Uint8Array | string): ChatEvent[];
+  /**
+   * Ends the body; returns the usage event (from the last `usageMetadata`).
+   * @throws GatewayError when the stream ended before every candidate had a
+   * finish reason, or with an error left at its end.
+   */
+  finish(): ChatEvent[];
+}
+
+/** Options of {@link createGeminiStreamDecoder}. */
+export interface GeminiStreamDecoderOptions {
+  /** Names the answer when the upstream sends no `modelVersion`. */
+  readonly model: string;
+  /** Makes tool call ids; by default `createGeminiToolCallId`. */
+  readonly newToolCallId?: ToolCallIdFactory;
+}
+
+/** Splits text into lines at LF, CRLF or CR, across chunk boundaries. */
+function createLineSplitter() {
+  const utf8 = new TextDecoder();
+  let buffer = "";
+  let pendingCR = false;
+  function drain(): string[] {
+    const lines: string[] = [];
+    let start = 0;
+    for (let i = 0; i < buffer.length; i++) {
+      const c = buffer.charCodeAt(i);
+      if (c === 10 && pendingCR) {
+        pendingCR = false;
+        start = i + 1;
+        continue;
+      }
+      pendingCR = false;
+      if (c === 10 || c === 13) {
+        lines.push(buffer.slice(start, i));
+        pendingCR = c === 13;
+        start = i + 1;
+      }
+    }
+    buffer = buffer.slice(start);
+    return lines;
+  }
+  return {
+    push(chunk: Uint8Array | string): string[] {
+      buffer += typeof chunk === "string" ? chunk : utf8.decode(chunk, { stream: true });
+      return drain();
+    },
+    finish(): string[] {
+      buffer += utf8.decode();
+      const lines = drain();
+      if (buffer !== "") lines.push(buffer);
+      buffer = "";
+      return lines;
+    },
+  };
+}
+
+function truncated(): GatewayError {
+  return new GatewayError("upstream_unavailable", "the upstream stream ended before the answer was complete");
+}
+
+/**
+ * Creates a decoder for Gemini's SSE stream
+ * (https://ai.google.dev/api/generate-content#method:-models.streamgeneratecontent):
+ * `data: <GenerateContentResponse>` events separated by blank lines (Gemini
+ * frames them with CRLF; LF and CR are accepted too), no `[DONE]`: the
+ * stream is complete when every candidate it opened has a `finishReason`.
+ * Text parts become content deltas, thought parts reasoning deltas, each
+ * function call one tool call delta (generated id, name, whole arguments)
+ * indexed per candidate; the first delta of each candidate carries the role.
+ * A bare `{"error":…}` (with or without `data:`) throws the mapped
+ * GatewayError. Usage comes once, at the end, from the last `usageMetadata`.
+ * Pure: no I/O.
+ */
+export function createGeminiStreamDecoder(options: GeminiStreamDecoderOptions): GeminiStreamDecoder {
+  const newToolCallId = options.newToolCallId ?? createGeminiToolCallId;
+  const lines = createLineSplitter();
+  const sse = createSseDecoder();
+  const candidates = new Map<number, { toolCalls: number; finished: boolean }>();
+  let started = false;
+  let usage: Usage | undefined;
+  /** Lines outside SSE framing: a bare JSON object, possibly spread over several lines. */
+  let raw = "";
+
+  function response(json: unknown, out: ChatEvent[]): void {
+    if (!isRecord(json)) throw new GatewayError("upstream_error", "the upstream sent a malformed stream event");
+    if (json.error !== undefined) throw mapGeminiErrorBody(0, json);
+    if (!started) {
+      started = true;
+      out.push({
+        type: "start",
+        id: typeof json.responseId === "string" && json.responseId !== "" ? json.responseId : `chatcmpl-${randomUUID()}`,
+        model: typeof json.modelVersion === "string" && json.modelVersion !== "" ? json.modelVersion : options.model,
+        created: Math.floor(Date.now() / 1000),
+      });
+    }
+    usage = mapGeminiUsage(json.usageMetadata) ?? usage;
+    const list = Array.isArray(json.candidates) ? json.candidates.filter(isRecord) : [];
+    const blocked = blockReasonOf(json);
+    if (list.length === 0 && blocked !== undefined && !candidates.has(0)) {
+      candidates.set(0, { toolCalls: 0, finished: true });
+      out.push({ type: "delta", index: 0, role: "assistant" });
+      out.push({ type: "finish", index: 0, reason: mapGeminiBlockReason(blocked) });
+      return;
+    }
+    list.forEach((c, position) => {
+      const index = typeof c.index === "number" ? c.index : position;
+      let state = candidates.get(index);
+      const ev: Extract<ChatEvent, { type: "delta" }> = { type: "delta", index };
+      if (!state) {
+        state = { toolCalls: 0, finished: false };
+        candidates.set(index, state);
+        ev.role = "assistant";
+      }
+      let content = "";
+      let reasoning = "";
+      const calls: ToolCallDelta[] = [];
+      for (const part of candidateParts(c)) {
+        if (part.kind === "call") {
+          calls.push({ index: state.toolCalls++, id: newToolCallId(part.signature, part.id), name: part.name, arguments: part.arguments });
+          continue;
+        }
+        if (part.signature !== undefined) ev.reasoningSignature = part.signature;
+        if (part.kind === "text") content += part.text;
+        else if (part.kind === "thought") reasoning += part.text;
+      }
+      if (reasoning !== "") ev.reasoning = reasoning;
+      if (content !== "") ev.content = content;
+      if (calls.length > 0) ev.toolCalls = calls;
+      const logprobs = mapGeminiLogprobs(c.logprobsResult);
+      if (logprobs !== undefined) ev.logprobs = logprobs;
+      if (Object.keys(ev).length > 2) out.push(ev);
+      if (typeof c.finishReason === "string" && !state.finished) {
+        state.finished = true;
+        out.push({ type: "finish", index, reason: mapGeminiFinishReason(c.finishReason, state.toolCalls > 0) });
+      }
+    });
+  }
+
+  function parse(text: string): unknown {
+    try {
+      return JSON.parse(text);
+    } catch (cause) {
+      throw new GatewayError("upstream_error", "the upstream sent a malformed stream event", { cause });
+    }
+  }
+
+  function run(input: string[], out: ChatEvent[]): void {
+    for (const line of input) {
+      if (raw !== "" || line.startsWith("{")) {
+        raw += `${line}\n`;
+        let json: unknown;
+        try {
+          json = JSON.parse(raw);
+        } catch {
+          continue; // An object spread over several lines: wait for the rest.
+        }
+        raw = "";
+        response(json, out);
+        continue;
+      }
+      for (const e of sse.push(`${line}\n`)) response(parse(e.data), out);
+    }
+  }
+
+  return {
+    push(chunk) {
+      const out: ChatEvent[] = [];
+      run(lines.push(chunk), out);
+      return out;
+    },
+    finish() {
+      const out: ChatEvent[] = [];
+      run(lines.finish(), out);
+      for (const e of sse.finish()) response(parse(e.data), out);
+      if (raw.trim() !== "") response(parse(raw), out);
+      if (candidates.size === 0 || [...candidates.values()].some((c) => !c.finished)) throw truncated();
+      if (usage) out.push({ type: "usage", usage });
+      return out;
+    },
+  };
+}
