@@ -1,7 +1,7 @@
 /**
  * What the usage ledger adds to a request: the same gateway, in one process,
- * once with the embedded SQLite ledger (file database, WAL) and once with a
- * ledger that keeps nothing, measured in alternating rounds against a fast
+ * once with the embedded ledger (journal plus SQLite writer thread, file
+ * database) and once with a ledger that keeps nothing, measured in alternating rounds against a fast
  * local fake upstream at concurrency 1. Prints medians of the rounds' p50 and
  * p99 and the cost of one append on its own.
  *
@@ -17,7 +17,7 @@ import { loadConfig } from "../src/config/config.ts";
 import { startGateway } from "../src/gateway.ts";
 import { createLogger } from "../src/log/logger.ts";
 import { openDatabase } from "../src/store/database.ts";
-import { createSqliteUsageLedger } from "../src/usage/sqlite-usage-ledger.ts";
+import { openJournaledLedger } from "../src/usage/journaled-ledger.ts";
 import type { UsageLedger } from "../src/usage/usage-ledger.ts";
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
@@ -52,8 +52,8 @@ async function gateway(name: string, ledger?: UsageLedger) {
   const config = loadConfig({ PORT: "0", HOST: "127.0.0.1", GATEWAY_ADMIN_KEY: KEY, GATEWAY_DB_PATH: join(dir, `${name}.db`), OPENAI_API_KEY: "sk-bench", OPENAI_BASE_URL: upstreamUrl });
   return startGateway(config, { logger, ledger });
 }
-const withLedger = await gateway("ledger");
-const withoutLedger = await gateway("none", nothing);
+const gateways = [await gateway("ledger"), await gateway("none", nothing), await gateway("none-again", nothing)];
+const names = ["with the usage ledger", "no ledger", "no ledger, second instance (noise floor)"];
 
 const agent = new Agent({ connections: 1 });
 const body = JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: "hi" }] });
@@ -70,45 +70,47 @@ async function measure(url: string, n: number): Promise<number[]> {
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] as number;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
-await measure(withLedger.url, 500);
-await measure(withoutLedger.url, 500);
-const rows: { p50: number[]; p99: number[] }[] = [{ p50: [], p99: [] }, { p50: [], p99: [] }];
+for (const g of gateways) await measure(g.url, 500);
+const rows = gateways.map(() => ({ p50: [] as number[], p99: [] as number[] }));
 for (let round = 0; round < ROUNDS; round++) {
-  // Alternate which gateway goes first, so neither gains from the order.
-  const order = round % 2 === 0 ? [0, 1] : [1, 0];
-  for (const i of order) {
-    const t = await measure((i === 0 ? withLedger : withoutLedger).url, REQUESTS);
+  // Rotate which gateway goes first, so none gains from the order.
+  for (let k = 0; k < gateways.length; k++) {
+    const i = (round + k) % gateways.length;
+    const t = await measure((gateways[i] as (typeof gateways)[number]).url, REQUESTS);
     rows[i]?.p50.push(pct(t, 50));
     rows[i]?.p99.push(pct(t, 99));
   }
 }
 
 const db = openDatabase(join(dir, "micro.db"));
-const ledger = createSqliteUsageLedger(db);
+const ledger = openJournaledLedger({ dbPath: join(dir, "micro.db"), db, logger });
 const appends = 20_000;
-const t0 = performance.now();
+const appendTimes: number[] = [];
 for (let i = 0; i < appends; i++) {
+  const t0 = performance.now();
   await ledger.append({
     id: `r${i}:1`, requestId: `r${i}`, attempt: 1, time: new Date(), userId: "u", keyId: "k", provider: "openai",
     requestedModel: "gpt-4o", servedModel: "gpt-4o", promptTokens: 9, completionTokens: 1, cachedTokens: 0, reasoningTokens: 0,
     costUsd: 0.00001, durationMs: 1, ttftMs: 0, status: 200, errorType: "", surface: "openai", streamed: false, tokensEstimated: false,
   });
+  appendTimes.push(performance.now() - t0);
+  if (i % 100 === 99) await new Promise((r) => setImmediate(r));
 }
-const perAppend = ((performance.now() - t0) / appends) * 1000;
+appendTimes.sort((x, y) => x - y);
 
-const [a, b] = rows as [{ p50: number[]; p99: number[] }, { p50: number[]; p99: number[] }];
 const fmt = (ms: number) => `${ms.toFixed(3)} ms`;
+const [a, b, c] = rows.map((r) => ({ p50: median(r.p50), p99: median(r.p99) })) as [{ p50: number; p99: number }, { p50: number; p99: number }, { p50: number; p99: number }];
 console.log(`\n${ROUNDS} rounds × ${REQUESTS} sequential requests, medians of the rounds:\n`);
 console.log("| gateway | p50 | p99 |");
 console.log("|---|---|---|");
-console.log(`| SQLite ledger | ${fmt(median(a.p50))} | ${fmt(median(a.p99))} |`);
-console.log(`| no ledger | ${fmt(median(b.p50))} | ${fmt(median(b.p99))} |`);
-console.log(`| difference | ${fmt(median(a.p50) - median(b.p50))} | ${fmt(median(a.p99) - median(b.p99))} |`);
-console.log(`\none ledger append on its own: ${perAppend.toFixed(1)} µs (${appends} appends)\n`);
+for (const [i, r] of [a, b, c].entries()) console.log(`| ${names[i]} | ${fmt(r.p50)} | ${fmt(r.p99)} |`);
+console.log(`| ledger − no ledger | ${fmt(a.p50 - b.p50)} | ${fmt(a.p99 - b.p99)} |`);
+console.log(`| second − first no-ledger instance | ${fmt(c.p50 - b.p50)} | ${fmt(c.p99 - b.p99)} |`);
+console.log(`\none ledger append on its own (${appends} appends): p50 ${(pct(appendTimes, 50) * 1000).toFixed(1)} µs, p99 ${(pct(appendTimes, 99) * 1000).toFixed(1)} µs\n`);
 
+await ledger.close();
 db.close();
-await withLedger.close();
-await withoutLedger.close();
+for (const g of gateways) await g.close();
 await agent.close();
 upstream.close();
 await rm(dir, { recursive: true, force: true });

@@ -48,10 +48,10 @@ function replay(dir: string, db: DatabaseSync): number {
 /**
  * Opens the usage ledger of a file database. An append writes one JSON line
  * to a journal file with a single synchronous write (a few microseconds, and
- * on disk as far as a process kill is concerned) and hands the record to a
- * writer thread that inserts it into SQLite in batches; journal segments are
- * deleted once committed and replayed at start if they were not. Reads first
- * wait for the writer, so they see every append that resolved before them.
+ * on disk as far as a process kill is concerned); a writer thread tails the
+ * journal and inserts its lines into SQLite in batches. Segments are deleted
+ * once committed and replayed at start if they were not. Reads first wait
+ * for the writer, so they see every append that resolved before them.
  */
 export function openJournaledLedger(deps: { dbPath: string; db: DatabaseSync; logger: Logger }): ClosableLedger {
   const dir = `${deps.dbPath}.usage-journal`;
@@ -82,15 +82,18 @@ export function openJournaledLedger(deps: { dbPath: string; db: DatabaseSync; lo
   let segment = "";
   let fd = -1;
   let written = 0;
+  let bytes = 0;
   let opened = 0;
   const rotate = () => {
     if (fd >= 0) {
       closeSync(fd);
-      send({ type: "segment-closed", path: segment });
+      send({ type: "segment-closed", path: segment, size: bytes });
     }
     segment = join(dir, `${Date.now().toString().padStart(15, "0")}-${String(seq++).padStart(6, "0")}.jsonl`);
     fd = openSync(segment, "a");
+    send({ type: "segment-opened", path: segment });
     written = 0;
+    bytes = 0;
     opened = Date.now();
   };
   rotate();
@@ -105,9 +108,9 @@ export function openJournaledLedger(deps: { dbPath: string; db: DatabaseSync; lo
 
   return {
     async append(record) {
-      const row = usageRow(record);
-      writeSync(fd, `${JSON.stringify(row)}\n`);
-      send({ type: "record", row });
+      const line = `${JSON.stringify(usageRow(record))}\n`;
+      writeSync(fd, line);
+      bytes += Buffer.byteLength(line);
       if (++written >= SEGMENT_RECORDS || Date.now() - opened > SEGMENT_MS) rotate();
     },
     async list(filter, limit, after) {
@@ -125,7 +128,7 @@ export function openJournaledLedger(deps: { dbPath: string; db: DatabaseSync; lo
     async close() {
       closeSync(fd);
       fd = -1;
-      send({ type: "segment-closed", path: segment });
+      send({ type: "segment-closed", path: segment, size: bytes });
       await flush();
       await worker.terminate();
     },
