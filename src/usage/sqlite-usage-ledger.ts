@@ -1,56 +1,13 @@
 import type { DatabaseSync, SQLInputValue } from "node:sqlite";
-import type { Surface } from "../chat/chat-engine.ts";
-import type { UsageRecord } from "./usage-record.ts";
+import { recordFromRow, type UsageRecord, type UsageRow } from "./usage-record.ts";
 import type { LedgerCursor, UsageFilter, UsageGroup, UsageGroupBy, UsageLedger } from "./usage-ledger.ts";
 
-interface Row {
-  id: string;
-  request_id: string;
-  attempt: number;
-  time: number;
-  user_id: string;
-  key_id: string;
-  provider: string;
-  requested_model: string;
-  served_model: string;
-  prompt_tokens: number;
-  completion_tokens: number;
-  cached_tokens: number;
-  reasoning_tokens: number;
-  cost_usd: number;
-  duration_ms: number;
-  ttft_ms: number;
-  status: number;
-  error_type: string;
-  surface: string;
-  streamed: number;
-  tokens_estimated: number;
-}
+/** A row of usage_records. */
+type Row = Omit<UsageRow, "time" | "streamed" | "tokens_estimated"> & { time: number; streamed: number; tokens_estimated: number };
 
+/** A database row as a record: the same columns, with the time in milliseconds and flags as 0/1. */
 function fromRow(r: Row): UsageRecord {
-  return {
-    id: r.id,
-    requestId: r.request_id,
-    attempt: r.attempt,
-    time: new Date(r.time),
-    userId: r.user_id,
-    keyId: r.key_id,
-    provider: r.provider,
-    requestedModel: r.requested_model,
-    servedModel: r.served_model,
-    promptTokens: r.prompt_tokens,
-    completionTokens: r.completion_tokens,
-    cachedTokens: r.cached_tokens,
-    reasoningTokens: r.reasoning_tokens,
-    costUsd: r.cost_usd,
-    durationMs: r.duration_ms,
-    ttftMs: r.ttft_ms,
-    status: r.status,
-    errorType: r.error_type,
-    surface: r.surface as Surface,
-    streamed: r.streamed === 1,
-    tokensEstimated: r.tokens_estimated === 1,
-  };
+  return recordFromRow({ ...r, time: new Date(r.time).toISOString(), streamed: r.streamed === 1, tokens_estimated: r.tokens_estimated === 1 });
 }
 
 function where(f: UsageFilter, after?: LedgerCursor): { sql: string; args: SQLInputValue[] } {

@@ -58,6 +58,6 @@ describe("routing by model name through LangChain", () => {
       body: JSON.stringify({ model, messages: [{ role: "user", content: "hi" }] }),
     });
     expect(res.headers.get("x-gateway-provider")).toBe(provider);
-    expect((await res.json()).choices[0].message.content).toBe("Hello there!");
+    expect(((await res.json()) as { choices: { message: { content: string } }[] }).choices[0]?.message.content).toBe("Hello there!");
   });
 });

@@ -28,8 +28,8 @@ import type { ChatRequest } from "../../chat/chat-types.ts";
 import { GatewayError } from "../../errors/gateway-error.ts";
 import type { InlineImage } from "../../upstream/image-fetcher.ts";
 import type { UpstreamResponse } from "../../upstream/upstream-client.ts";
-import { mapTransportError } from "../../upstream/upstream-client.ts";
 import { parseRetryAfter } from "../openai/openai-errors.ts";
+import { decodeUpstreamStream, readUpstreamJson } from "../upstream-answer.ts";
 import type { AdapterDeps, ProviderAdapter, UpstreamCall } from "../provider.ts";
 import { mapAnthropicErrorText } from "./anthropic-errors.ts";
 import { anthropicUnsupportedParams, buildAnthropicRequest, imageUrlsToFetch } from "./anthropic-request.ts";
@@ -87,28 +87,13 @@ export function createAnthropicAdapter(deps: AdapterDeps): ProviderAdapter {
     async complete(call) {
       const res = await send(call);
       if (res.status >= 400) throw await failure(res);
-      const text = await res.body.text();
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch (cause) {
-        throw new GatewayError("upstream_error", "the upstream returned a malformed message", { cause });
-      }
+      const json = await readUpstreamJson(res);
       return decodeAnthropicMessage(json);
     },
     async *stream(call) {
       const res = await send(call);
       if (res.status >= 400) throw await failure(res);
-      const decoder = createAnthropicStreamDecoder();
-      try {
-        for await (const chunk of res.body) {
-          yield* decoder.push(chunk);
-          if (decoder.failed) break;
-        }
-      } catch (err) {
-        throw mapTransportError(err, call.signal);
-      }
-      yield* decoder.finish();
+      yield* decodeUpstreamStream(res, createAnthropicStreamDecoder(), call.signal);
     },
   };
 }

@@ -27,9 +27,10 @@
  * to Gemini, which needs only the signatures.
  */
 import type { ChatRequest } from "../../chat/chat-types.ts";
-import { mapTransportError, type UpstreamResponse } from "../../upstream/upstream-client.ts";
+import type { UpstreamResponse } from "../../upstream/upstream-client.ts";
 import { GatewayError } from "../../errors/gateway-error.ts";
 import type { InlineImage } from "../../upstream/image-fetcher.ts";
+import { decodeUpstreamStream, readUpstreamJson } from "../upstream-answer.ts";
 import type { AdapterDeps, ProviderAdapter, UpstreamCall } from "../provider.ts";
 import { parseRetryAfter } from "../openai/openai-errors.ts";
 import { remoteImageUrls } from "./gemini-contents.ts";
@@ -75,25 +76,13 @@ export function createGeminiAdapter(deps: Pick<AdapterDeps, "upstream" | "fetchI
     async complete(call) {
       const res = await send(call, false);
       if (res.status >= 400) throw await failure(res);
-      const text = await res.body.text();
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch (cause) {
-        throw new GatewayError("upstream_error", "the upstream returned a malformed completion", { cause });
-      }
+      const json = await readUpstreamJson(res);
       return decodeGeminiResponse(json, call.model);
     },
     async *stream(call) {
       const res = await send(call, true);
       if (res.status >= 400) throw await failure(res);
-      const decoder = createGeminiStreamDecoder({ model: call.model });
-      try {
-        for await (const chunk of res.body) yield* decoder.push(chunk);
-      } catch (err) {
-        throw mapTransportError(err, call.signal);
-      }
-      yield* decoder.finish();
+      yield* decodeUpstreamStream(res, createGeminiStreamDecoder({ model: call.model }), call.signal);
     },
   };
 }

@@ -1,7 +1,7 @@
 import type { UpstreamResponse } from "../../upstream/upstream-client.ts";
-import { mapTransportError } from "../../upstream/upstream-client.ts";
 import { GatewayError } from "../../errors/gateway-error.ts";
 import type { ChatRequest } from "../../chat/chat-types.ts";
+import { decodeUpstreamStream, readUpstreamJson } from "../upstream-answer.ts";
 import type { AdapterDeps, ProviderAdapter, UpstreamCall } from "../provider.ts";
 import { mapOpenAIErrorText, parseRetryAfter } from "./openai-errors.ts";
 import { decodeOpenAICompletion } from "./openai-response.ts";
@@ -39,25 +39,13 @@ export function createOpenAIAdapter(deps: Pick<AdapterDeps, "upstream">): Provid
     async complete(call) {
       const res = await send(call);
       if (res.status >= 400) throw await failure(res);
-      const text = await res.body.text();
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch (cause) {
-        throw new GatewayError("upstream_error", "the upstream returned a malformed completion", { cause });
-      }
+      const json = await readUpstreamJson(res);
       return decodeOpenAICompletion(json);
     },
     async *stream(call) {
       const res = await send(call);
       if (res.status >= 400) throw await failure(res);
-      const decoder = createOpenAIStreamDecoder();
-      try {
-        for await (const chunk of res.body) yield* decoder.push(chunk);
-      } catch (err) {
-        throw mapTransportError(err, call.signal);
-      }
-      yield* decoder.finish();
+      yield* decodeUpstreamStream(res, createOpenAIStreamDecoder(), call.signal);
     },
   };
 }
