@@ -1,12 +1,11 @@
-import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { fileURLToPath } from "node:url";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeOpenAI, textCompletion, textStream, type FakeOpenAI } from "../support/fake-openai.ts";
+import { spawnGateway } from "../support/spawn-gateway.ts";
 import { ADMIN_KEY, startTestGateway } from "../support/test-gateway.ts";
 
 type Gateway = Awaited<ReturnType<typeof startTestGateway>>;
@@ -148,30 +147,16 @@ describe("a response's ledger record", () => {
     const dir = await mkdtemp(join(tmpdir(), "gw-kill-"));
     const fake = await startFakeOpenAI();
     const dbPath = join(dir, "gateway.db");
-    const root = fileURLToPath(new URL("../..", import.meta.url));
-    const child = spawn(process.execPath, [join(root, "src/main.ts")], {
-      env: { ...process.env, PORT: "0", HOST: "127.0.0.1", GATEWAY_ADMIN_KEY: ADMIN_KEY, GATEWAY_DB_PATH: dbPath, OPENAI_API_KEY: "sk-x", OPENAI_BASE_URL: fake.baseUrl },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
+    const gw = await spawnGateway({ GATEWAY_ADMIN_KEY: ADMIN_KEY, GATEWAY_DB_PATH: dbPath, OPENAI_API_KEY: "sk-x", OPENAI_BASE_URL: fake.baseUrl });
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let out = "";
-        child.stdout.on("data", (d: Buffer) => {
-          out += d.toString();
-          const m = /"url":"([^"]+)"/.exec(out);
-          if (m) resolve(m[1] as string);
-        });
-        child.once("exit", (code) => reject(new Error(`gateway exited with ${code}`)));
-      });
-      const res = await fetch(`${url}/v1/chat/completions`, {
+      const res = await fetch(`${gw.url}/v1/chat/completions`, {
         method: "POST",
         headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" },
         body: JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: "hi" }] }),
       });
       const requestId = res.headers.get("x-request-id");
       await res.json();
-      child.kill("SIGKILL");
-      await new Promise((r) => child.once("exit", r));
+      await gw.stop("SIGKILL");
       // The record is in the journal or already in the database; the next start replays the journal.
       const again = await startTestGateway({ GATEWAY_DB_PATH: dbPath });
       try {
@@ -185,7 +170,7 @@ describe("a response's ledger record", () => {
       expect(db.prepare("SELECT COUNT(*) AS n FROM usage_records WHERE request_id = ?").get(requestId)).toEqual({ n: 1 });
       db.close();
     } finally {
-      child.kill("SIGKILL");
+      gw.child.kill("SIGKILL");
       await fake.close();
       await rm(dir, { recursive: true, force: true });
     }

@@ -1,9 +1,7 @@
-import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { fileURLToPath } from "node:url";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import OpenAI from "openai";
@@ -11,9 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KeyAdminService } from "../../gen/gateway/v1/key_admin_pb.js";
 import { UsageService } from "../../gen/gateway/v1/usage_pb.js";
 import { startFakeOpenAI, textStream, type FakeOpenAI } from "../support/fake-openai.ts";
+import { spawnGateway } from "../support/spawn-gateway.ts";
 import { ADMIN_KEY, startTestGateway } from "../support/test-gateway.ts";
-
-const root = fileURLToPath(new URL("../..", import.meta.url));
 
 /** Streams frames without a usage chunk, slowly. */
 function slowStreamWithoutUsage(model: string, parts: string[], delayMs: number) {
@@ -136,23 +133,11 @@ describe("SIGTERM", () => {
     const dir = await mkdtemp(join(tmpdir(), "gw-term-"));
     const fake = await startFakeOpenAI();
     const dbPath = join(dir, "gateway.db");
-    const child = spawn(process.execPath, [join(root, "src/main.ts")], {
-      env: { ...process.env, PORT: "0", HOST: "127.0.0.1", GATEWAY_ADMIN_KEY: ADMIN_KEY, GATEWAY_DB_PATH: dbPath, OPENAI_API_KEY: "sk-x", OPENAI_BASE_URL: fake.baseUrl },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
+    const gw = await spawnGateway({ GATEWAY_ADMIN_KEY: ADMIN_KEY, GATEWAY_DB_PATH: dbPath, OPENAI_API_KEY: "sk-x", OPENAI_BASE_URL: fake.baseUrl });
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let out = "";
-        child.stdout.on("data", (d: Buffer) => {
-          out += d.toString();
-          const m = /"url":"([^"]+)"/.exec(out);
-          if (m) resolve(m[1] as string);
-        });
-        child.once("exit", (code) => reject(new Error(`gateway exited with ${code}`)));
-      });
       const ids: string[] = [];
       for (let i = 0; i < 20; i++) {
-        const res = await fetch(`${url}/v1/chat/completions`, {
+        const res = await fetch(`${gw.url}/v1/chat/completions`, {
           method: "POST",
           headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" },
           body: JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: "hi" }] }),
@@ -160,15 +145,13 @@ describe("SIGTERM", () => {
         ids.push(res.headers.get("x-request-id") as string);
         await res.json();
       }
-      child.kill("SIGTERM");
-      const code = await new Promise((r) => child.once("exit", r));
-      expect(code).toBe(0);
+      expect(await gw.stop("SIGTERM")).toBe(0);
       const db = new DatabaseSync(dbPath);
       const n = db.prepare(`SELECT COUNT(*) AS n FROM usage_records WHERE request_id IN (${ids.map(() => "?").join(",")})`).get(...ids);
       db.close();
       expect(n).toEqual({ n: 20 });
     } finally {
-      child.kill("SIGKILL");
+      gw.child.kill("SIGKILL");
       await fake.close();
       await rm(dir, { recursive: true, force: true });
     }
