@@ -105,7 +105,7 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
   const metrics = createMetrics();
   const upstream = createUpstreamClient(config.upstream);
   const tokens = createTokenCounter();
-  const fetchImage = createImageFetcher({ upstream, ...config.imageFetch });
+  const fetchImage = createImageFetcher(config.imageFetch);
   const adapters = createAdapters({ upstream, defaultMaxTokens: config.defaultMaxTokens, fetchImage });
   const accounting = createAccounting({
     ledger,
@@ -160,7 +160,8 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
     async close() {
       for (const name of ["", ...SERVICES]) health.set(name, "NOT_SERVING");
       await server.shutdown(config.shutdownTimeoutMs);
-      await upstream.close();
+      // Whatever upstream exchange is still open after the drain is cut.
+      await Promise.all([upstream.destroy(), fetchImage.close()]);
       await journaled?.close();
       db.close();
     },

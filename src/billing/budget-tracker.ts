@@ -4,8 +4,12 @@ import type { UsageLedger } from "../usage/usage-ledger.ts";
 
 /** Money held for one request until its real cost is known. */
 export interface BudgetReservation {
-  /** Replaces the estimate with the real cost. Call once, on success or failure. */
-  settle(actualUsd: number): void;
+  /**
+   * Replaces the estimate with the real cost, which counts in the period
+   * current at settle time (a request that spans midnight counts today).
+   * Call once, on success or failure; later calls do nothing.
+   */
+  settle(actualUsd: number): Promise<void>;
 }
 
 /**
@@ -22,24 +26,38 @@ export interface BudgetTracker {
 }
 
 interface Account {
+  readonly period: string;
   spent: number;
   reserved: number;
 }
 
-/** Creates the in-memory {@link BudgetTracker}, starting each period's spend from the ledger. */
+/**
+ * Creates the in-memory {@link BudgetTracker}. Each key has one account, for
+ * its current period, started from the ledger's spend in that period; an
+ * account of a past period is dropped when the key is next used.
+ */
 export function createMemoryBudgetTracker(deps: { ledger: UsageLedger; now?: () => Date }): BudgetTracker {
   const now = deps.now ?? (() => new Date());
-  const accounts = new Map<string, Promise<Account>>();
+  const accounts = new Map<string, Account>();
+  const loading = new Map<string, Promise<Account>>();
 
   function account(key: ApiKeyRecord): Promise<Account> {
     const start = periodStart(key.budgetPeriod, now());
-    const id = `${key.id}:${start?.getTime() ?? "total"}`;
-    let a = accounts.get(id);
-    if (!a) {
-      a = deps.ledger.spentSince(key.id, start).then((spent) => ({ spent, reserved: 0 }));
-      accounts.set(id, a);
+    const period = `${key.budgetPeriod}:${start?.getTime() ?? "total"}`;
+    const current = accounts.get(key.id);
+    if (current?.period === period) return Promise.resolve(current);
+    const id = `${key.id}|${period}`;
+    let pending = loading.get(id);
+    if (!pending) {
+      pending = deps.ledger.spentSince(key.id, start).then((spent) => {
+        const fresh: Account = { period, spent, reserved: 0 };
+        accounts.set(key.id, fresh);
+        loading.delete(id);
+        return fresh;
+      });
+      loading.set(id, pending);
     }
-    return a;
+    return pending;
   }
 
   return {
@@ -57,11 +75,11 @@ export function createMemoryBudgetTracker(deps: { ledger: UsageLedger; now?: () 
       a.reserved += estimateUsd;
       let settled = false;
       return {
-        settle(actual) {
+        async settle(actual) {
           if (settled) return;
           settled = true;
           a.reserved -= estimateUsd;
-          a.spent += actual;
+          (await account(key)).spent += actual;
         },
       };
     },

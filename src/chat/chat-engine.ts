@@ -29,6 +29,11 @@ export interface StartedStream {
   readonly dropped: readonly string[];
   /** Every event, starting with `start`; usage always comes (surfaces drop it if unasked). */
   readonly events: AsyncIterable<ChatEvent>;
+  /**
+   * Ends a stream whose events will not be read (the surface failed before
+   * iterating): aborts the upstream and records the request with `err`.
+   */
+  abandon(err: unknown): Promise<void>;
 }
 
 /**
@@ -70,6 +75,11 @@ function withoutParams(req: ChatRequest, names: readonly string[]): ChatRequest 
     delete (copy.extra as Record<string, unknown>)[name];
   }
   return copy as unknown as ChatRequest;
+}
+
+/** The request with `max_completion_tokens` set, when a limit must be imposed. */
+function withLimit(req: ChatRequest, maxTokens: number | undefined): ChatRequest {
+  return maxTokens === undefined ? req : { ...req, max_completion_tokens: maxTokens };
 }
 
 /** Text an event carries, for counting tokens when the upstream reports none. */
@@ -137,7 +147,7 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
         provider: route.provider,
         baseUrl: effectiveBaseUrl(route.provider.type, route.provider.baseUrl),
         model: route.model,
-        request: dropped.length > 0 ? withoutParams(req, dropped) : req,
+        request: withLimit(dropped.length > 0 ? withoutParams(req, dropped) : req, admission?.maxTokens),
         signal: ctx.signal,
       };
       return { adapter, call, provider: route.provider.name, dropped };
@@ -206,8 +216,8 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
           if (text === "") return;
           if (ttftMs === 0) {
             ttftMs = now() - start;
+            if (route) metrics.timeToFirstToken.observe({ provider: route.provider.name, model: labelOf(req.model, route) }, ttftMs / 1000);
             markServed(req.model);
-            if (route) metrics.timeToFirstToken.observe({ provider: route.provider.name, model: req.model }, ttftMs / 1000);
           }
           generated.push(text);
           return;
@@ -273,7 +283,9 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
         await r.end(e, e.status);
         throw e;
       }
+      let iterating = false;
       async function* events(): AsyncGenerator<ChatEvent> {
+        iterating = true;
         let failure: unknown;
         try {
           for (let next = first; !next.done; next = await iterator.next()) {
@@ -289,7 +301,21 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
           await r.end(failure, 200);
         }
       }
-      return { provider, dropped, events: events() };
+      const stream = events();
+      return {
+        provider,
+        dropped,
+        events: stream,
+        async abandon(err) {
+          if (iterating) {
+            await stream.return(undefined);
+            return;
+          }
+          await iterator.return?.();
+          const e = toGatewayError(err);
+          await r.end(e, e.status);
+        },
+      };
     },
   };
 }

@@ -3,6 +3,7 @@ import type { ProviderInput } from "../admin/provider-admin.ts";
 import type { PriceInput } from "../billing/pricing.ts";
 import type { LogLevel } from "../log/logger.ts";
 import { builtinProviders } from "../providers/provider-registry.ts";
+import type { ImageFetchLimits } from "../upstream/image-fetcher.ts";
 import type { UpstreamTimeouts } from "../upstream/upstream-client.ts";
 
 /** Everything the gateway reads from its environment and config file, checked. */
@@ -20,7 +21,7 @@ export interface GatewayConfig {
   /** `max_tokens` sent where a protocol requires one (Anthropic) and the caller gave none. */
   readonly defaultMaxTokens: number;
   /** Fetching of http(s) image URLs for providers that take only inline images. */
-  readonly imageFetch: { readonly maxBytes: number; readonly timeoutMs: number; readonly allowPrivate: boolean };
+  readonly imageFetch: ImageFetchLimits;
   /** Providers declared by the environment and the config file, applied at every start. */
   readonly providers: readonly ProviderInput[];
   /** Model prices declared by the config file, applied at every start. */
@@ -167,6 +168,7 @@ export function loadConfig(env: Env, argv: readonly string[] = [], read: (p: str
     imageFetch: {
       maxBytes: integer(env, "GATEWAY_IMAGE_FETCH_MAX_BYTES", 20 * 1024 * 1024, 1, problems),
       timeoutMs: integer(env, "GATEWAY_IMAGE_FETCH_TIMEOUT_MS", 10_000, 1, problems),
+      maxImages: integer(env, "GATEWAY_IMAGE_FETCH_MAX_IMAGES", 16, 0, problems),
       allowPrivate: env.GATEWAY_IMAGE_FETCH_ALLOW_PRIVATE === "true",
     },
     providers,

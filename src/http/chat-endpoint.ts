@@ -18,7 +18,8 @@ const SSE_HEADERS = {
 /** Response headers that say which provider answered and which parameters were dropped. */
 export function gatewayHeaders(provider: string, dropped: readonly string[]): Record<string, string> {
   const headers: Record<string, string> = { "x-gateway-provider": provider };
-  if (dropped.length > 0) headers["x-gateway-dropped-params"] = dropped.join(",");
+  // Parameter names come from the client: percent-encoded, they are always valid header text.
+  if (dropped.length > 0) headers["x-gateway-dropped-params"] = dropped.map(encodeURIComponent).join(",");
   return headers;
 }
 
@@ -49,8 +50,14 @@ export function createChatEndpoint(deps: { engine: ChatEngine; keys: KeyService;
         const { provider, dropped, completion } = await engine.complete(chat, ctx);
         return sendJson(res, 200, toOpenAICompletion(completion), gatewayHeaders(provider, dropped));
       }
-      const { provider, dropped, events } = await engine.stream(chat, ctx);
-      res.writeHead(200, { ...SSE_HEADERS, ...gatewayHeaders(provider, dropped) });
+      const started = await engine.stream(chat, ctx);
+      const { provider, dropped, events } = started;
+      try {
+        res.writeHead(200, { ...SSE_HEADERS, ...gatewayHeaders(provider, dropped) });
+      } catch (err) {
+        await started.abandon(err);
+        throw err;
+      }
       const formatter = createChunkFormatter(chat.stream_options?.include_usage === true);
       try {
         for await (const event of events) {

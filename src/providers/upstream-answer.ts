@@ -10,6 +10,8 @@ export interface EventDecoder {
   finish(): ChatEvent[];
   /** Whether the decoder has failed already, so the rest of the body is not needed. */
   readonly failed?: boolean;
+  /** Whether the stream is complete, so the rest of the body is not needed (an upstream may keep it open). */
+  readonly done?: boolean;
 }
 
 /**
@@ -34,7 +36,7 @@ export async function* decodeUpstreamStream(res: UpstreamResponse, decoder: Even
   try {
     for await (const chunk of res.body) {
       yield* decoder.push(chunk);
-      if (decoder.failed) break;
+      if (decoder.failed || decoder.done) break;
     }
   } catch (err) {
     throw mapTransportError(err, signal);

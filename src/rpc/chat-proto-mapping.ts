@@ -149,7 +149,7 @@ export function completionToProto(c: ChatCompletion, provider: string): CreateCh
   return create(CreateChatCompletionResponseSchema, {
     id: c.id,
     model: c.model,
-    created: BigInt(c.created),
+    created: BigInt(Math.trunc(c.created)),
     provider,
     usage: c.usage ? usage(c.usage) : undefined,
     choices: c.choices.map((ch) => ({
@@ -172,7 +172,7 @@ export function completionToProto(c: ChatCompletion, provider: string): CreateCh
 export function eventToProto(e: ChatEvent, provider: string): StreamChatCompletionResponse["event"] {
   switch (e.type) {
     case "start":
-      return { case: "start", value: { $typeName: "gateway.v1.StreamStart", id: e.id, model: e.model, created: BigInt(e.created), provider } };
+      return { case: "start", value: { $typeName: "gateway.v1.StreamStart", id: e.id, model: e.model, created: BigInt(Math.trunc(e.created)), provider } };
     case "delta":
       return {
         case: "delta",

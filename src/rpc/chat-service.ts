@@ -47,8 +47,14 @@ export function registerChatService(router: ConnectRouter, deps: { engine: ChatE
       try {
         const { chat, request } = await admit(ctx, () => chatBodyFromProto(req, true));
         const includeUsage = request.stream_options?.include_usage === true;
-        const { provider, dropped, events } = await engine.stream(request, chat);
-        for (const [k, v] of Object.entries(gatewayHeaders(provider, dropped))) ctx.responseHeader.set(k, v);
+        const started = await engine.stream(request, chat);
+        const { provider, dropped, events } = started;
+        try {
+          for (const [k, v] of Object.entries(gatewayHeaders(provider, dropped))) ctx.responseHeader.set(k, v);
+        } catch (err) {
+          await started.abandon(err);
+          throw err;
+        }
         for await (const e of events) {
           if (e.type === "usage" && !includeUsage) continue;
           yield { event: eventToProto(e, provider) };

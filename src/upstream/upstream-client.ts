@@ -28,8 +28,10 @@ export interface UpstreamClient {
    * @throws GatewayError `timeout`, `upstream_unavailable` or `canceled`.
    */
   send(method: "GET" | "POST", url: string, headers: Record<string, string>, body: string | undefined, signal: AbortSignal): Promise<UpstreamResponse>;
-  /** Closes pooled connections. */
+  /** Closes pooled connections, waiting for exchanges under way. */
   close(): Promise<void>;
+  /** Closes pooled connections, cutting exchanges under way. */
+  destroy(): Promise<void>;
 }
 
 const TIMEOUT_CODES = new Set(["UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT"]);
@@ -88,5 +90,6 @@ export function createUpstreamClient(timeouts: UpstreamTimeouts): UpstreamClient
       }
     },
     close: () => agent.close(),
+    destroy: () => agent.destroy(),
   };
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { BudgetReservation, BudgetTracker } from "../billing/budget-tracker.ts";
 import { costOf, type Pricing } from "../billing/pricing.ts";
 import type { Surface } from "../chat/chat-engine.ts";
@@ -28,6 +29,11 @@ export interface AttemptOutcome {
 
 /** A request admitted for a caller, to be recorded once per upstream attempt. */
 export interface Admission {
+  /**
+   * The output limit the request must carry upstream, when the caller's
+   * budget needs a bound and the request set none; undefined otherwise.
+   */
+  readonly maxTokens: number | undefined;
   /**
    * Writes the attempt to the ledger (resolving once it is durable), settles
    * the budget reservation to the real cost, and counts tokens against the
@@ -70,10 +76,30 @@ export interface AccountingDeps {
   readonly now?: () => Date;
 }
 
+/**
+ * Outcomes after which the upstream has likely processed (and charged for)
+ * the prompt although it reported no usage: success, a client that went
+ * away, a timeout. (After other failures only generated text is counted.)
+ */
+const PROMPT_BILLED = new Set(["", "canceled", "timeout"]);
+
 /** Creates the {@link Accounting}. */
 export function createAccounting(deps: AccountingDeps): Accounting {
   const { metrics } = deps;
   const now = deps.now ?? (() => new Date());
+  /** Tokens counted by the gateway; a failure to count falls back to 4 bytes a token. */
+  async function estimate(request: ChatRequest, generated: string): Promise<Usage> {
+    let promptTokens: number;
+    let completionTokens: number;
+    try {
+      promptTokens = await deps.tokens.countPrompt(request.messages);
+      completionTokens = await deps.tokens.countText(generated);
+    } catch {
+      promptTokens = Math.ceil(JSON.stringify(request.messages).length / 4);
+      completionTokens = Math.ceil(Buffer.byteLength(generated) / 4);
+    }
+    return { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens, cachedTokens: 0, reasoningTokens: 0 };
+  }
   const reject = (reason: string, err: GatewayError) => {
     metrics.rejections.inc({ reason });
     return err;
@@ -106,23 +132,27 @@ export function createAccounting(deps: AccountingDeps): Accounting {
           throw reject("budget", err as GatewayError);
         }
       }
+      const recordBase = randomUUID();
       return {
+        maxTokens: key?.budgetUsd !== undefined && a.request.max_completion_tokens === undefined && a.request.max_tokens === undefined ? deps.defaultMaxTokens : undefined,
         async record(o) {
           let usage = o.usage;
           let estimated = false;
-          if (!usage && (o.generatedText !== "" || o.errorType === "")) {
-            const promptTokens = await deps.tokens.countPrompt(a.request.messages);
-            const completionTokens = await deps.tokens.countText(o.generatedText);
-            usage = { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens, cachedTokens: 0, reasoningTokens: 0 };
-            estimated = true;
+          let cost = 0;
+          try {
+            if (!usage && (o.generatedText !== "" || PROMPT_BILLED.has(o.errorType))) {
+              usage = await estimate(a.request, o.generatedText);
+              estimated = true;
+            }
+            usage ??= { promptTokens: 0, completionTokens: 0, totalTokens: 0, cachedTokens: 0, reasoningTokens: 0 };
+            cost = costOf(usage, price);
+          } finally {
+            await reservation?.settle(cost);
           }
-          usage ??= { promptTokens: 0, completionTokens: 0, totalTokens: 0, cachedTokens: 0, reasoningTokens: 0 };
-          const cost = costOf(usage, price);
-          reservation?.settle(cost);
           if (key?.tpm !== undefined && usage.totalTokens > 0) await deps.limiter.add(`tpm:${key.id}`, usage.totalTokens);
           if (cost > 0) metrics.cost.inc({ provider: a.provider, model: o.modelLabel }, cost);
           await deps.ledger.append({
-            id: `${a.requestId}:${o.attempt}`,
+            id: `${recordBase}:${o.attempt}`,
             requestId: a.requestId,
             attempt: o.attempt,
             time: now(),

@@ -22,7 +22,8 @@ export function createTokenCounter(): TokenCounter {
   const load = () =>
     (encode ??= Promise.all([import("js-tiktoken/lite"), import("js-tiktoken/ranks/o200k_base")]).then(([{ Tiktoken }, ranks]) => {
       const enc = new Tiktoken(ranks.default);
-      return (text: string) => (text === "" ? 0 : enc.encode(text).length);
+      // Special tokens ("<|endoftext|>") in prompts or output are counted as the plain text they are.
+      return (text: string) => (text === "" ? 0 : enc.encode(text, [], []).length);
     }));
   return {
     warm: () => void load(),

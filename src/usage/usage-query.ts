@@ -6,7 +6,7 @@ const GROUPS = new Set(["user", "model", "provider", "day"]);
 function time(value: string | null, param: string): Date | undefined {
   if (value === null || value === "") return undefined;
   const t = /^\d+$/.test(value) ? Number(value) * 1000 : Date.parse(value);
-  if (Number.isNaN(t)) throw new GatewayError("invalid_request", `${param}: must be an ISO 8601 time or Unix seconds`, { param });
+  if (Number.isNaN(new Date(t).getTime())) throw new GatewayError("invalid_request", `${param}: must be an ISO 8601 time or Unix seconds`, { param });
   return new Date(t);
 }
 

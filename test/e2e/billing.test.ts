@@ -82,7 +82,7 @@ describe("keys, usage ledger and billing", () => {
     const records = await admin(gateway, "GET", "/v1/usage/records?user_id=alice");
     expect(records.json.data).toHaveLength(2);
     expect(records.json.data[1]).toMatchObject({ attempt: 1, provider: "openai", served_model: "gpt-4o", streamed: true, status: 200, surface: "openai", tokens_estimated: false, key_id: alice.json.id });
-    expect(records.json.data[1].id).toBe(`${records.json.data[1].request_id}:1`);
+    expect(records.json.data[1].id).toMatch(/^[0-9a-f-]{36}:1$/);
 
     const me = await fetch(`${gateway.url}/v1/usage/me`, { headers: { authorization: `Bearer ${bob.json.secret}` } });
     expect(await me.json()).toMatchObject({ user_id: "bob", data: [expect.objectContaining({ model: "gpt-4o-mini", requests: 1 })] });
@@ -121,6 +121,44 @@ describe("keys, usage ledger and billing", () => {
     }
     expect(statuses).toEqual([200, 200, 429]);
     expect(Number(retryAfter)).toBeGreaterThan(0);
+  });
+
+  it("keeps one record per request even when clients reuse an x-request-id", async () => {
+    const k = await admin(gateway, "POST", "/v1/keys", { user_id: "heidi" });
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`${gateway.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${k.json.secret}`, "x-request-id": "fixed-id" },
+        body: JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: "hi" }] }),
+      });
+      expect(res.headers.get("x-request-id")).toBe("fixed-id");
+      await res.json();
+    }
+    const records = await admin(gateway, "GET", "/v1/usage/records?user_id=heidi");
+    expect(records.json.data).toHaveLength(3);
+    expect(new Set(records.json.data.map((r: { id: string }) => r.id)).size).toBe(3);
+  });
+
+  it("bounds a budgeted request without a token limit, and counts special tokens as text", async () => {
+    const frames = textStream("gpt-4o", ["<|endoftext|>", " done"]).filter((f) => !f.includes('"usage"'));
+    fake.reply(() => ({ sse: frames }));
+    const k = await admin(gateway, "POST", "/v1/keys", { user_id: "ivan", budget_usd: 1 });
+    const c = client(gateway, k.json.secret);
+    for await (const _ of await c.chat.completions.create({ model: "gpt-4o", messages: [{ role: "user", content: "say <|endoftext|>" }], stream: true })) {
+      // drain
+    }
+    expect(fake.requests.at(-1)?.body.max_completion_tokens).toBe(4096);
+    const records = await admin(gateway, "GET", "/v1/usage/records?user_id=ivan");
+    expect(records.json.data).toEqual([expect.objectContaining({ tokens_estimated: true, status: 200 })]);
+    expect(records.json.data[0].completion_tokens).toBeGreaterThan(0);
+    const key = await admin(gateway, "GET", `/v1/keys/${k.json.id}`);
+    expect(key.json.spent_usd).toBeCloseTo(records.json.data[0].cost_usd, 12);
+  });
+
+  it("rejects a usage time it cannot read", async () => {
+    const res = await admin(gateway, "GET", "/v1/usage?to=99999999999999");
+    expect(res.status).toBe(400);
+    expect(res.json.error.param).toBe("to");
   });
 
   it("holds 20 concurrent requests to a budget that allows 5", async () => {

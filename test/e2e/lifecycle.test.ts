@@ -100,6 +100,18 @@ describe("usage of interrupted and drained requests", () => {
     expect(Number(record?.promptTokens)).toBeGreaterThan(0);
   });
 
+  it("ends a stream at [DONE] even when the upstream keeps the connection open", async () => {
+    fake.reply((req) => ({ sse: textStream(req.body.model, ["a", "b"]), hang: true }));
+    const client = new OpenAI({ apiKey: ADMIN_KEY, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
+    const started = Date.now();
+    let text = "";
+    for await (const chunk of await client.chat.completions.create({ model: "gpt-4o", messages: [{ role: "user", content: "hi" }], stream: true })) {
+      text += chunk.choices[0]?.delta.content ?? "";
+    }
+    expect(text).toBe("ab");
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
   it("manages keys and reads usage over Connect with the admin key, and a key's own usage with the key", async () => {
     const transport = createConnectTransport({ baseUrl: gateway.url, httpVersion: "2" });
     const keys = createClient(KeyAdminService, transport);

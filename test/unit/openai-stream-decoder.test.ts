@@ -66,6 +66,17 @@ describe("OpenAI stream decoder", () => {
     expect(decode(body).some((e) => e.type === "finish")).toBe(true);
   });
 
+  it("tolerates a null error field on an ordinary chunk", () => {
+    const body = fixtureBody("openai-stream-length.txt").replace('"object":"chat.completion.chunk"', '"object":"chat.completion.chunk","error":null');
+    expect(decode(body).some((e) => e.type === "finish")).toBe(true);
+  });
+
+  it("reports [DONE] so that the rest of the body need not be read", () => {
+    const d = createOpenAIStreamDecoder();
+    d.push(fixtureBody("openai-stream-length.txt"));
+    expect(d.done).toBe(true);
+  });
+
   it("turns an in-band error event into a GatewayError with the upstream message", () => {
     const d = createOpenAIStreamDecoder();
     expect(() => d.push('data: {"error":{"message":"overloaded","type":"server_error"}}\n\n')).toThrowError(/overloaded/);

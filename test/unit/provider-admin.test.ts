@@ -60,3 +60,10 @@ describe("provider admin", () => {
     await expect(a.create({ name: "p", base_url: "https://y.test" })).rejects.toMatchObject({ kind: "conflict" });
   });
 });
+
+describe("gateway response headers", () => {
+  it("percent-encodes dropped parameter names, which come from the client", async () => {
+    const { gatewayHeaders } = await import("../../src/http/chat-endpoint.ts");
+    expect(gatewayHeaders("anthropic", ["logprobs", "ā\r\nx"])).toEqual({ "x-gateway-provider": "anthropic", "x-gateway-dropped-params": "logprobs,%C4%81%0D%0Ax" });
+  });
+});

@@ -49,17 +49,12 @@ async function failure(res: UpstreamResponse): Promise<GatewayError> {
  * data only); a refused image is reported under the part that names it.
  */
 async function fetchImages(req: ChatRequest, deps: Pick<AdapterDeps, "fetchImage">, signal: AbortSignal): Promise<Map<string, InlineImage>> {
-  const entries = await Promise.all(
-    [...imageUrlsToFetch(req)].map(async ([url, param]): Promise<[string, InlineImage]> => {
-      try {
-        return [url, await deps.fetchImage(url, signal)];
-      } catch (err) {
-        if (!(err instanceof GatewayError) || err.kind !== "invalid_request") throw err;
-        throw new GatewayError("invalid_request", `${param}: ${err.message.replace(/^image_url: /, "")}`, { param, cause: err });
-      }
-    }),
-  );
-  return new Map(entries);
+  const params = imageUrlsToFetch(req);
+  return deps.fetchImage([...params.keys()], signal, (url, err) => {
+    const param = params.get(url);
+    if (param === undefined || err.kind !== "invalid_request") return err;
+    return new GatewayError("invalid_request", `${param}: ${err.message.replace(/^image_url: /, "")}`, { param, cause: err });
+  });
 }
 
 /**

@@ -58,9 +58,7 @@ async function failure(res: UpstreamResponse): Promise<GatewayError> {
 export function createGeminiAdapter(deps: Pick<AdapterDeps, "upstream" | "fetchImage">): ProviderAdapter {
   /** Fetches every http(s) image of the request at once, so that mapping stays pure. */
   async function fetchImages(req: ChatRequest, signal: AbortSignal): Promise<Map<string, InlineImage>> {
-    const urls = remoteImageUrls(req);
-    const images = await Promise.all(urls.map((url) => deps.fetchImage(url, signal)));
-    return new Map(urls.map((url, i) => [url, images[i] as InlineImage]));
+    return deps.fetchImage(remoteImageUrls(req), signal);
   }
 
   async function send(call: UpstreamCall, stream: boolean): Promise<UpstreamResponse> {

@@ -10,6 +10,8 @@ export interface OpenAIStreamDecoder {
   push(chunk: Uint8Array | string): ChatEvent[];
   /** Ends the body. @throws GatewayError when the stream was cut before its finish. */
   finish(): ChatEvent[];
+  /** Whether `[DONE]` arrived: nothing after it matters. */
+  readonly done: boolean;
 }
 
 function toolCallDeltas(v: unknown): ToolCallDelta[] | undefined {
@@ -49,7 +51,7 @@ export function createOpenAIStreamDecoder(): OpenAIStreamDecoder {
       throw new GatewayError("upstream_error", "the upstream sent a malformed stream event", { cause });
     }
     if (!isRecord(json)) throw new GatewayError("upstream_error", "the upstream sent a malformed stream event");
-    if (json.error !== undefined) throw mapOpenAIErrorBody(500, json);
+    if (json.error !== undefined && json.error !== null) throw mapOpenAIErrorBody(500, json);
     if (!started) {
       started = true;
       out.push({
@@ -93,6 +95,9 @@ export function createOpenAIStreamDecoder(): OpenAIStreamDecoder {
   }
 
   return {
+    get done() {
+      return done;
+    },
     push: (bytes) => run(sse.push(bytes)),
     finish() {
       const out = run(sse.finish());
