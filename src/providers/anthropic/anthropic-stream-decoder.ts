@@ -21,6 +21,8 @@ export interface AnthropicStreamDecoder {
   finish(): ChatEvent[];
   /** Whether the stream has failed, so that the next call throws and no more input is needed. */
   readonly failed: boolean;
+  /** Whether `message_stop` arrived, so the rest of the body is not needed. */
+  readonly done: boolean;
 }
 
 /** What the decoder remembers of one open content block. */
@@ -197,6 +199,9 @@ export function createAnthropicStreamDecoder(now: () => number = Date.now): Anth
     },
     get failed() {
       return failure !== undefined;
+    },
+    get done() {
+      return done;
     },
   };
 }
