@@ -29,6 +29,7 @@ describe("gRPC reflection and health through buf curl", () => {
       "gateway.v1.KeyAdminService",
       "gateway.v1.PricingAdminService",
       "gateway.v1.ProviderAdminService",
+      "gateway.v1.RoutingAdminService",
       "gateway.v1.UsageService",
       "grpc.health.v1.Health",
       "grpc.reflection.v1.ServerReflection",
