@@ -5,11 +5,13 @@ import { file_gateway_v1_chat } from "../gen/gateway/v1/chat_pb.js";
 import { file_gateway_v1_key_admin } from "../gen/gateway/v1/key_admin_pb.js";
 import { file_gateway_v1_pricing_admin } from "../gen/gateway/v1/pricing_admin_pb.js";
 import { file_gateway_v1_provider_admin } from "../gen/gateway/v1/provider_admin_pb.js";
+import { file_gateway_v1_routing_admin } from "../gen/gateway/v1/routing_admin_pb.js";
 import { file_gateway_v1_usage } from "../gen/gateway/v1/usage_pb.js";
 import { file_grpc_health_v1_health } from "../gen/grpc/health/v1/health_pb.js";
 import { file_grpc_reflection_v1_reflection } from "../gen/grpc/reflection/v1/reflection_pb.js";
 import { file_grpc_reflection_v1alpha_reflection } from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { createAdminAuth, createAdminKeyTest } from "./admin/admin-auth.ts";
+import { createModelRouteAdmin } from "./admin/model-route-admin.ts";
 import { createProviderAdmin } from "./admin/provider-admin.ts";
 import { createMemoryBudgetTracker } from "./billing/budget-tracker.ts";
 import { createSqlitePriceStore } from "./billing/price-store.ts";
@@ -18,6 +20,7 @@ import { createChatEngine } from "./chat/chat-engine.ts";
 import type { GatewayConfig } from "./config/config.ts";
 import { createChatEndpoint } from "./http/chat-endpoint.ts";
 import { keyRoutes } from "./http/key-routes.ts";
+import { modelRouteRoutes } from "./http/model-route-routes.ts";
 import { openaiRoutes } from "./http/openai-routes.ts";
 import { priceRoutes } from "./http/price-routes.ts";
 import { providerRoutes } from "./http/provider-routes.ts";
@@ -28,18 +31,26 @@ import { createSqliteKeyStore } from "./keys/sqlite-key-store.ts";
 import { createMemoryRateLimiter } from "./limits/rate-limiter.ts";
 import { createLogger, type Logger } from "./log/logger.ts";
 import { createMetrics, type GatewayMetrics } from "./metrics/metrics.ts";
+import { createModelLabels } from "./metrics/model-labels.ts";
 import { builtinProviders, createAdapters, isSupportedType, providerTypes } from "./providers/provider-registry.ts";
 import type { ProviderType } from "./providers/provider.ts";
-import { createModelRouter } from "./routing/model-router.ts";
+import { createBalancer } from "./routing/balancer.ts";
+import { createDeploymentHealth } from "./routing/deployment-health.ts";
+import { createDeploymentLimits } from "./routing/deployment-limits.ts";
+import { startHealthProbes } from "./routing/health-probes.ts";
+import type { CircuitState, DeploymentStatusSource } from "./routing/model-route.ts";
+import { createModelRouter, type Deployment } from "./routing/model-router.ts";
 import { registerChatService } from "./rpc/chat-service.ts";
 import { createHealthState, registerHealth } from "./rpc/health-service.ts";
 import { registerKeyAdminService } from "./rpc/key-admin-service.ts";
 import { registerPricingAdminService } from "./rpc/pricing-admin-service.ts";
 import { registerProviderAdminService } from "./rpc/provider-admin-service.ts";
 import { registerReflection } from "./rpc/reflection-service.ts";
+import { registerRoutingAdminService } from "./rpc/routing-admin-service.ts";
 import { registerUsageService } from "./rpc/usage-service.ts";
 import { startGatewayServer, type GatewayServer } from "./server/gateway-server.ts";
 import { openDatabase } from "./store/database.ts";
+import { createSqliteModelRouteStore } from "./store/sqlite-model-route-store.ts";
 import { createSqliteProviderStore } from "./store/sqlite-provider-store.ts";
 import { createAccounting } from "./usage/accounting.ts";
 import { openJournaledLedger } from "./usage/journaled-ledger.ts";
@@ -62,8 +73,10 @@ export interface Gateway {
 }
 
 /** The gateway's own gRPC services, for reflection and health. */
-const FILES = [file_gateway_v1_chat, file_gateway_v1_provider_admin, file_gateway_v1_key_admin, file_gateway_v1_usage, file_gateway_v1_pricing_admin];
+const FILES = [file_gateway_v1_chat, file_gateway_v1_provider_admin, file_gateway_v1_key_admin, file_gateway_v1_usage, file_gateway_v1_pricing_admin, file_gateway_v1_routing_admin];
 const SERVICES = FILES.flatMap((f) => f.services.map((s) => s.typeName));
+/** `gateway_deployment_state` values. */
+const CIRCUIT_GAUGE: Record<CircuitState, number> = { closed: 0, "half-open": 1, open: 2 };
 
 /**
  * Wires the gateway from its configuration and starts serving. The one
@@ -82,6 +95,27 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
   const db = openDatabase(config.dbPath);
   const router = createModelRouter(builtinProviders.flatMap((b) => b.patterns.map((pattern) => ({ pattern, provider: b.name }))));
   const admin = createProviderAdmin({ store: createSqliteProviderStore(db), router });
+  const routeStore = createSqliteModelRouteStore(db);
+  const reloadRouting = async () => router.loadRoutes(await routeStore.list());
+  const metrics = createMetrics();
+  const labels = createModelLabels();
+  const deploymentLabels = (d: Deployment) => ({ provider: d.provider.name, model: labels.of(d.model, d.declared) });
+  const deploymentHealth = createDeploymentHealth(config.circuit, {
+    onState: (d, state) => metrics.deploymentState.set(deploymentLabels(d), CIRCUIT_GAUGE[state]),
+    onCooldown: (d) => metrics.cooldowns.inc(deploymentLabels(d)),
+  });
+  const deploymentStatus: DeploymentStatusSource = {
+    list: () => {
+      const models = router.list();
+      const servedAs = (d: Deployment) => models.filter((m) => m.deployments.some((x) => x.provider === d.provider.name && x.model === d.model)).map((m) => m.id);
+      return deploymentHealth.status(router.deployments(), servedAs);
+    },
+  };
+  const routeAdmin = createModelRouteAdmin({
+    store: routeStore,
+    providerExists: async (name) => (await admin.list()).some((p) => p.name === name),
+    onChange: reloadRouting,
+  });
   for (const p of config.providers) {
     if (typeof p.type === "string" && p.type in providerTypes && !isSupportedType(p.type as ProviderType)) {
       logger.warn("provider type not supported by this version; provider skipped", { provider: p.name, type: p.type });
@@ -90,6 +124,8 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
     await admin.declare(p);
   }
   await admin.reload();
+  for (const m of config.models) await routeAdmin.declare(m);
+  await reloadRouting();
   const pricing = createPricing({ store: createSqlitePriceStore(db) });
   for (const p of config.prices) await pricing.set(p);
   await pricing.reload();
@@ -101,22 +137,39 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
   const checkAdmin = createAdminAuth(adminKey);
   const keys = createKeyService({ store: createSqliteKeyStore(db), isAdminKey });
 
-  // The request path: engine, adapters, accounting.
-  const metrics = createMetrics();
+  // The request path: engine, adapters, accounting, routing.
   const upstream = createUpstreamClient(config.upstream);
   const tokens = createTokenCounter();
   const fetchImage = createImageFetcher(config.imageFetch);
   const adapters = createAdapters({ upstream, defaultMaxTokens: config.defaultMaxTokens, fetchImage });
-  const accounting = createAccounting({
-    ledger,
-    pricing,
-    budgets,
-    limiter: createMemoryRateLimiter(),
-    tokens,
-    metrics,
-    defaultMaxTokens: config.defaultMaxTokens,
+  const limiter = createMemoryRateLimiter();
+  const accounting = createAccounting({ ledger, pricing, budgets, limiter, tokens, metrics, defaultMaxTokens: config.defaultMaxTokens });
+  const balancer = createBalancer({
+    inFlight: deploymentHealth.inFlight,
+    latencyMs: deploymentHealth.latencyMs,
+    pricePerMtok: (d) => {
+      const price = pricing.priceFor(d.provider.name, d.model);
+      return price && price.input + price.output;
+    },
   });
-  const engine = createChatEngine({ router, adapters, accounting, metrics, logger });
+  const engine = createChatEngine({
+    router,
+    adapters,
+    accounting,
+    metrics,
+    labels,
+    logger,
+    health: deploymentHealth,
+    balancer,
+    limits: createDeploymentLimits(limiter),
+    routing: config.routing,
+  });
+  const probes = startHealthProbes({ deployments: router.deployments, health: deploymentHealth, upstream, logger, intervalMs: config.probeIntervalMs });
+  /** Whether any deployment can serve (true when the gateway knows none by name: patterns may still route). */
+  const canServe = () => {
+    const all = router.deployments();
+    return all.length === 0 || all.some((d) => deploymentHealth.availability(d).ok);
+  };
 
   // Surfaces: Connect/gRPC services and REST routes on one handler.
   const health = createHealthState();
@@ -124,6 +177,7 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
   const routes = (r: ConnectRouter) => {
     registerChatService(r, { engine, models: router, keys });
     registerProviderAdminService(r, { admin, checkAdmin });
+    registerRoutingAdminService(r, { admin: routeAdmin, deployments: deploymentStatus, checkAdmin });
     registerKeyAdminService(r, { keys, budgets, checkAdmin });
     registerUsageService(r, { ledger, keys, budgets, checkAdmin });
     registerPricingAdminService(r, { pricing, checkAdmin });
@@ -136,9 +190,10 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
       chat: createChatEndpoint({ engine, keys, maxBodyBytes }),
       router,
       metrics,
-      ready: () => server !== undefined && !server.draining,
+      ready: () => (server === undefined || server.draining ? "draining" : canServe() ? "ready" : "unavailable"),
     }),
     ...providerRoutes({ admin, checkAdmin, maxBodyBytes }),
+    ...modelRouteRoutes({ admin: routeAdmin, deployments: deploymentStatus, checkAdmin, maxBodyBytes }),
     ...keyRoutes({ keys, budgets, checkAdmin, maxBodyBytes }),
     ...usageRoutes({ ledger, keys, budgets, checkAdmin }),
     ...priceRoutes({ pricing, checkAdmin, maxBodyBytes }),
@@ -158,6 +213,7 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
     adminKey,
     metrics,
     async close() {
+      probes.stop();
       for (const name of ["", ...SERVICES]) health.set(name, "NOT_SERVING");
       await server.shutdown(config.shutdownTimeoutMs);
       // Whatever upstream exchange is still open after the drain is cut.

@@ -114,7 +114,7 @@ export interface ProviderAdmin {
 export function createProviderAdmin(deps: { store: ProviderStore; router: ModelRouter; now?: () => Date }): ProviderAdmin {
   const { store, router } = deps;
   const now = deps.now ?? (() => new Date());
-  const reload = async () => router.load(await store.list());
+  const reload = async () => router.loadProviders(await store.list());
   const notFound = (name: string) =>
     new GatewayError("not_found", `no provider is named "${name}"`, { code: "provider_not_found", param: "name" });
 

@@ -1,13 +1,19 @@
+import { setTimeout as sleepFor } from "node:timers/promises";
 import { GatewayError, toGatewayError } from "../errors/gateway-error.ts";
 import type { Caller } from "../keys/api-key.ts";
 import type { Logger } from "../log/logger.ts";
 import type { GatewayMetrics } from "../metrics/metrics.ts";
 import { UNKNOWN_MODEL } from "../metrics/metrics.ts";
-import { effectiveBaseUrl } from "../providers/provider-registry.ts";
-import type { ProviderAdapter, ProviderType, UpstreamCall } from "../providers/provider.ts";
-import type { ModelRouter, Route } from "../routing/model-router.ts";
+import type { ModelLabels } from "../metrics/model-labels.ts";
+import type { ProviderAdapter, ProviderType } from "../providers/provider.ts";
+import type { Balancer } from "../routing/balancer.ts";
+import type { DeploymentHealth } from "../routing/deployment-health.ts";
+import type { DeploymentLimits } from "../routing/deployment-limits.ts";
+import { failover, type Candidate, type FailoverDeps, type RoutingOptions } from "../routing/failover.ts";
+import type { ModelPlan, ModelRouter } from "../routing/model-router.ts";
 import type { Accounting, Admission } from "../usage/accounting.ts";
-import type { ChatCompletion, ChatEvent, ChatRequest, Usage } from "./chat-types.ts";
+import { isProgress, startAttempt, type Attempt } from "./attempt.ts";
+import type { ChatCompletion, ChatEvent, ChatRequest } from "./chat-types.ts";
 
 /** Which front door a request came through. */
 export type Surface = "openai" | "langchain" | "connect";
@@ -20,13 +26,26 @@ export interface ChatContext {
   readonly caller: Caller;
   /** Aborted when the client goes away. */
   readonly signal: AbortSignal;
+  /** `performance.now()` when the request arrived; the engine's own start if absent. */
+  readonly receivedAt?: number;
 }
 
-/** A stream whose first event has arrived. */
-export interface StartedStream {
+/** Who answered, for the response headers. */
+export interface Answered {
+  /** The provider of the deployment that answered. */
   readonly provider: string;
-  /** Request parameters dropped because the provider cannot honour them. */
+  /** The public model name that answered: the requested one or a fallback. */
+  readonly model: string;
+  /** Upstream attempts it took, the answering one included. */
+  readonly attempts: number;
+  /** Milliseconds from arrival until the answering attempt was sent: the gateway's own time, queueing, failed attempts and backoff. */
+  readonly overheadMs: number;
+  /** Request parameters dropped because the answering provider cannot honour them. */
   readonly dropped: readonly string[];
+}
+
+/** A stream whose first output has arrived. */
+export interface StartedStream extends Answered {
   /** Every event, starting with `start`; usage always comes (surfaces drop it if unasked). */
   readonly events: AsyncIterable<ChatEvent>;
   /**
@@ -37,19 +56,21 @@ export interface StartedStream {
 }
 
 /**
- * Serves chat completions for every surface: routes the model, admits the
- * caller against its key's limits, calls the provider's adapter, and records
- * the attempt in the usage ledger, the metrics and one log line.
+ * Serves chat completions for every surface: resolves the model to its
+ * deployments, admits the caller against its key's limits, sends the request
+ * through failover (retries, other deployments, fallback models), and records
+ * every attempt in the usage ledger, the metrics and one log line.
  */
 export interface ChatEngine {
   /** @throws GatewayError with the status and code to report. */
-  complete(req: ChatRequest, ctx: ChatContext): Promise<{ provider: string; dropped: readonly string[]; completion: ChatCompletion }>;
+  complete(req: ChatRequest, ctx: ChatContext): Promise<Answered & { completion: ChatCompletion }>;
   /**
-   * Starts a stream and waits for its first event, so that failures before
-   * any output are reported as plain errors. Stopping the iteration (or
-   * aborting `ctx.signal`) aborts the upstream request. The ledger record is
-   * written before the iteration ends.
-   * @throws GatewayError before the first event.
+   * Starts a stream and waits for its first output (text, a tool call or a
+   * finish), so that failover happens before any byte reaches the client and
+   * failures before any output are reported as plain errors. Stopping the
+   * iteration (or aborting `ctx.signal`) aborts the upstream request. The
+   * ledger record is written before the iteration ends.
+   * @throws GatewayError before the first output.
    */
   stream(req: ChatRequest, ctx: ChatContext): Promise<StartedStream>;
   /** Records a request that failed before it could be served (no key, unreadable body, invalid fields). */
@@ -62,10 +83,18 @@ export interface ChatEngineDeps {
   readonly adapters: ReadonlyMap<ProviderType, ProviderAdapter>;
   readonly accounting: Accounting;
   readonly metrics: GatewayMetrics;
+  readonly labels: ModelLabels;
   readonly logger: Logger;
+  readonly health: DeploymentHealth;
+  readonly balancer: Balancer;
+  readonly limits: DeploymentLimits;
+  readonly routing: RoutingOptions;
   /** Monotonic milliseconds. */
   readonly now?: () => number;
 }
+
+/** Gateway extensions that never go upstream. */
+const GATEWAY_FIELDS = ["drop_params", "fallbacks"] as const;
 
 /** A copy of the request without the named top-level parameters (in named fields or `extra`). */
 function withoutParams(req: ChatRequest, names: readonly string[]): ChatRequest {
@@ -77,113 +106,168 @@ function withoutParams(req: ChatRequest, names: readonly string[]): ChatRequest 
   return copy as unknown as ChatRequest;
 }
 
-/** The request with `max_completion_tokens` set, when a limit must be imposed. */
-function withLimit(req: ChatRequest, maxTokens: number | undefined): ChatRequest {
-  return maxTokens === undefined ? req : { ...req, max_completion_tokens: maxTokens };
-}
-
-/** Text an event carries, for counting tokens when the upstream reports none. */
-function textOf(e: Extract<ChatEvent, { type: "delta" }>): string {
-  let t = (e.content ?? "") + (e.reasoning ?? "") + (e.refusal ?? "");
-  for (const c of e.toolCalls ?? []) t += (c.name ?? "") + (c.arguments ?? "");
-  return t;
+/** The text of a stream's first choice so far, when a prefill can carry it (text only, one choice, unfinished). */
+function continuable(events: readonly ChatEvent[]): string | undefined {
+  let text = "";
+  for (const e of events) {
+    if (e.type === "finish" || e.type === "usage") return undefined;
+    if (e.type !== "delta") continue;
+    if (e.index !== 0 || e.toolCalls || e.reasoning || e.refusal) return undefined;
+    text += e.content ?? "";
+  }
+  return text.trim() === "" ? undefined : text;
 }
 
 /** Creates the {@link ChatEngine}. */
 export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
-  const { router, adapters, metrics, logger, accounting } = deps;
+  const { router, adapters, metrics, logger, accounting, labels, routing } = deps;
   const now = deps.now ?? (() => performance.now());
-  /**
-   * Model names that an upstream has served (answered or streamed tokens
-   * for). With the names providers list, only these become metric labels;
-   * any other name is counted as "unknown", so clients cannot inflate the
-   * series. Bounded, in case an upstream accepts any name.
-   */
-  const served = new Set<string>();
-  const MAX_SERVED = 1000;
-  const markServed = (model: string) => {
-    if (served.size < MAX_SERVED) served.add(model);
+  const planLabel = (plan: ModelPlan) => labels.of(plan.name, plan.match === "route" || plan.match === "exact");
+  const failoverDeps: FailoverDeps = {
+    router,
+    balancer: deps.balancer,
+    health: deps.health,
+    limits: deps.limits,
+    options: routing,
+    metrics,
+    labels: { model: planLabel, deployment: (d) => labels.of(d.model, d.declared) },
+    now,
+    sleep: (ms, signal) => sleepFor(ms, undefined, { signal }),
   };
-  const labelOf = (model: string, route: Route | undefined) =>
-    route && (route.match === "exact" || served.has(model)) ? model : UNKNOWN_MODEL;
+
+  function adapterOf(type: ProviderType): ProviderAdapter {
+    const adapter = adapters.get(type);
+    if (!adapter) throw new GatewayError("internal", `provider type ${type} has no adapter`);
+    return adapter;
+  }
 
   /** Bookkeeping of one request from arrival to its end. */
   function begin(req: ChatRequest, ctx: Omit<ChatContext, "caller"> & { caller?: Caller }) {
-    const start = now();
-    let route: Route | undefined;
+    const start = ctx.receivedAt ?? now();
+    let plan: ModelPlan | undefined;
     let admission: Admission | undefined;
-    let usage: Usage | undefined;
-    let servedModel = "";
-    let ttftMs = 0;
-    let inFlightLabel: string | undefined;
-    const generated: string[] = [];
+    let last: Attempt | undefined;
+    let firstTokenSeen = false;
+    const base = withoutParams(req, GATEWAY_FIELDS);
 
-    async function open() {
-      route = router.resolve(req.model);
-      const adapter = adapters.get(route.provider.type);
-      if (!adapter) throw new GatewayError("internal", `provider type ${route.provider.type} has no adapter`);
-      const dropped = adapter.unsupportedParams?.(req) ?? [];
-      if (dropped.length > 0 && !(req.drop_params ?? route.provider.dropUnsupportedParams)) {
-        const param = dropped[0] as string;
-        throw new GatewayError(
-          "invalid_request",
-          `${param}: not supported by provider '${route.provider.name}' (${route.provider.type}); remove it, or send "drop_params": true to have the gateway drop it`,
-          { param, code: "unsupported_parameter" },
-        );
+    /** Resolves the model and admits the caller. */
+    async function open(): Promise<ModelPlan> {
+      plan = router.resolve(req.model);
+      const key = ctx.caller?.key;
+      for (const [i, m] of (req.fallbacks ?? []).entries()) {
+        if (key && key.models.length > 0 && !key.models.includes(m)) {
+          throw new GatewayError("permission_denied", `this key may not use the fallback model '${m}'`, { code: "model_not_allowed", param: `fallbacks[${i}]` });
+        }
       }
       if (ctx.caller) {
+        const first = plan.deployments[0] as (typeof plan.deployments)[number];
         admission = await accounting.admit({
           caller: ctx.caller,
           requestId: ctx.requestId,
           surface: ctx.surface,
           request: req,
-          provider: route.provider.name,
-          upstreamModel: route.model,
+          provider: first.provider.name,
+          upstreamModel: first.model,
         });
       }
-      inFlightLabel = labelOf(req.model, route);
-      metrics.inFlight.inc({ provider: route.provider.name, model: inFlightLabel });
-      const call: UpstreamCall = {
-        provider: route.provider,
-        baseUrl: effectiveBaseUrl(route.provider.type, route.provider.baseUrl),
-        model: route.model,
-        request: withLimit(dropped.length > 0 ? withoutParams(req, dropped) : req, admission?.maxTokens),
-        signal: ctx.signal,
-      };
-      return { adapter, call, provider: route.provider.name, dropped };
+      return plan;
     }
 
+    /** The parameters a candidate cannot honour, and the error if they may not be dropped. */
+    function unsupported(c: Omit<Candidate, "attempt">): { dropped: string[]; refusal?: GatewayError } {
+      const provider = c.deployment.provider;
+      const dropped = adapterOf(provider.type).unsupportedParams?.(base) ?? [];
+      if (dropped.length === 0 || (req.drop_params ?? provider.dropUnsupportedParams)) return { dropped };
+      const param = dropped[0] as string;
+      return {
+        dropped,
+        refusal: new GatewayError(
+          "invalid_request",
+          `${param}: not supported by provider '${provider.name}' (${provider.type}); remove it, or send "drop_params": true to have the gateway drop it`,
+          { param, code: "unsupported_parameter" },
+        ),
+      };
+    }
+
+    /** Starts an attempt on a candidate, for `request` (the base request, or one with a prefill). */
+    function attempt(c: Candidate, request: ChatRequest): { a: Attempt; adapter: ProviderAdapter; dropped: string[] } {
+      const adapter = adapterOf(c.deployment.provider.type);
+      const { dropped } = unsupported(c);
+      let sent = dropped.length > 0 ? withoutParams(request, dropped) : request;
+      if (admission?.maxTokens !== undefined) sent = { ...sent, max_completion_tokens: admission.maxTokens };
+      const a = startAttempt(
+        {
+          adapter,
+          health: deps.health,
+          limits: deps.limits,
+          metrics,
+          admission,
+          modelLabel: planLabel(c.plan),
+          deploymentLabel: labels.of(c.deployment.model, c.deployment.declared),
+          now,
+          onFirstToken() {
+            labels.served(c.plan.name);
+            if (firstTokenSeen) return;
+            firstTokenSeen = true;
+            metrics.timeToFirstToken.observe({ provider: c.deployment.provider.name, model: planLabel(c.plan) }, (now() - start) / 1000);
+          },
+          onRecordError(cause) {
+            logger.error("usage record could not be written", { request_id: ctx.requestId, error: (cause as Error).message });
+          },
+        },
+        c,
+        sent,
+        ctx.signal,
+      );
+      last = a;
+      return { a, adapter, dropped };
+    }
+
+    /** Runs `run` through failover from the requested model on. */
+    /**
+     * Runs `run` through failover: from the requested model, or (`from`, for
+     * a continuation) from a given plan, numbering attempts after the ones
+     * made, on the deployments `accept` takes.
+     */
+    function serve<T>(run: (c: Candidate) => Promise<T>, from?: { plan: ModelPlan; attempts: number; accept(c: Omit<Candidate, "attempt">): boolean }) {
+      const p = from?.plan ?? (plan as ModelPlan);
+      const offset = from?.attempts ?? 0;
+      return failover(failoverDeps, {
+        plan: p,
+        fallbacks: p === plan ? (req.fallbacks ?? p.fallbacks) : p.fallbacks,
+        startedAt: from ? now() : start,
+        signal: ctx.signal,
+        refuse(c) {
+          if (from && !from.accept(c)) return new GatewayError("invalid_request", `deployment '${c.deployment.id}' cannot continue a stream`);
+          return unsupported(c).refusal;
+        },
+        run: (c) => run({ ...c, attempt: c.attempt + offset }),
+      });
+    }
+
+    function answered(c: Candidate, a: Attempt, attempts: number, dropped: readonly string[]): Answered {
+      return {
+        provider: c.deployment.provider.name,
+        model: c.plan.name,
+        attempts,
+        overheadMs: Math.max(0, Math.round(a.startedAt - start)),
+        dropped,
+      };
+    }
+
+    /** Ends the request: settles the budget, counts it, logs one line. */
     async function end(err: unknown, status: number): Promise<void> {
       const ms = now() - start;
-      const provider = route?.provider.name ?? "none";
       const error = err === undefined ? undefined : toGatewayError(err);
-      if (route && !error) markServed(req.model);
-      const model = labelOf(req.model, route);
-      if (inFlightLabel !== undefined) metrics.inFlight.dec({ provider, model: inFlightLabel });
-      if (admission && route) {
-        metrics.upstreamDuration.observe({ provider, model }, ms / 1000);
-        try {
-          await admission.record({
-            attempt: 1,
-            servedModel,
-            usage,
-            generatedText: generated.join(""),
-            status,
-            errorType: error?.kind ?? "",
-            durationMs: Math.round(ms),
-            ttftMs: Math.round(ttftMs),
-            modelLabel: model,
-          });
-        } catch (cause) {
-          logger.error("usage record could not be written", { request_id: ctx.requestId, error: (cause as Error).message });
-        }
+      const provider = last?.candidate.deployment.provider.name ?? "none";
+      const model = plan ? planLabel(plan) : UNKNOWN_MODEL;
+      try {
+        await admission?.close();
+      } catch (cause) {
+        logger.error("budget could not be settled", { request_id: ctx.requestId, error: (cause as Error).message });
       }
       metrics.requests.inc({ model, status: String(status) });
       metrics.requestDuration.observe({ model }, ms / 1000);
-      if (usage) {
-        metrics.tokens.inc({ provider, model, direction: "input" }, usage.promptTokens);
-        metrics.tokens.inc({ provider, model, direction: "output" }, usage.completionTokens);
-      }
       if (error) metrics.errors.inc({ provider, type: error.kind });
       logger.log(error && error.kind !== "canceled" && error.status >= 500 ? "error" : "info", "chat completion", {
         request_id: ctx.requestId,
@@ -191,69 +275,108 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
         user_id: ctx.caller?.userId,
         key_id: ctx.caller?.keyId,
         model: req.model,
-        provider: route?.provider.name,
-        upstream_model: route?.model,
+        provider: last?.candidate.deployment.provider.name,
+        upstream_model: last?.candidate.deployment.model,
+        served_as: last?.candidate.plan.name,
+        attempts: last?.candidate.attempt,
         stream: req.stream,
         status,
         duration_ms: Math.round(ms),
-        prompt_tokens: usage?.promptTokens,
-        completion_tokens: usage?.completionTokens,
         error: error?.kind,
         error_code: error?.openaiCode,
       });
     }
 
-    function observe(e: ChatEvent): void {
-      switch (e.type) {
-        case "start":
-          servedModel = e.model;
-          return;
-        case "usage":
-          usage = e.usage;
-          return;
-        case "delta": {
-          const text = textOf(e);
-          if (text === "") return;
-          if (ttftMs === 0) {
-            ttftMs = now() - start;
-            if (route) metrics.timeToFirstToken.observe({ provider: route.provider.name, model: labelOf(req.model, route) }, ttftMs / 1000);
-            markServed(req.model);
-          }
-          generated.push(text);
-          return;
-        }
-        case "finish":
-          return;
-        default: {
-          const never: never = e;
-          return never;
-        }
-      }
-    }
+    return { base, open, attempt, serve, answered, end, get plan() { return plan; } };
+  }
 
-    function completed(c: ChatCompletion): void {
-      servedModel = c.model;
-      usage = c.usage;
-      if (!usage) {
-        for (const ch of c.choices) {
-          generated.push(ch.message.content ?? "", ch.message.reasoning ?? "");
-          for (const t of ch.message.toolCalls) generated.push(t.function.name, t.function.arguments);
-        }
-      }
-    }
+  type Book = ReturnType<typeof begin>;
 
-    return { open, end, observe, completed };
+  /** A stream attempt whose first output (or end) has arrived. */
+  interface OpenStream {
+    readonly a: Attempt;
+    readonly iterator: AsyncIterator<ChatEvent>;
+    /** Events read so far, to be passed on. */
+    readonly buffered: ChatEvent[];
+    /** Whether the upstream stream already ended. */
+    readonly ended: boolean;
+    readonly dropped: string[];
+  }
+
+  /** Opens a stream on a candidate and reads up to its first output, within the first-token deadline. */
+  async function openStream(r: Book, c: Candidate, request: ChatRequest): Promise<OpenStream> {
+    const { a, adapter, dropped } = r.attempt(c, request);
+    const iterator = adapter.stream(a.call)[Symbol.asyncIterator]();
+    const buffered: ChatEvent[] = [];
+    const firstTokenMs = c.plan.firstTokenTimeoutMs ?? routing.firstTokenTimeoutMs;
+    a.deadline(firstTokenMs, "sent no first token");
+    try {
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done) return { a, iterator, buffered, ended: true, dropped };
+        a.observe(next.value);
+        buffered.push(next.value);
+        if (isProgress(next.value)) break;
+      }
+    } catch (err) {
+      const e = a.failure(err);
+      await iterator.return?.().catch(() => undefined);
+      await a.end(e);
+      throw e;
+    }
+    const stallMs = c.plan.stallTimeoutMs ?? routing.stallTimeoutMs;
+    a.deadline(stallMs, "stalled: no data");
+    return { a, iterator, buffered, ended: false, dropped };
+  }
+
+  /**
+   * After a stream broke mid-answer: continues it on a deployment that
+   * supports prefill (the partial answer sent as a trailing assistant
+   * message), when the model allows it. Undefined when nothing could.
+   */
+  async function continueStream(r: Book, broken: OpenStream, sent: readonly ChatEvent[]): Promise<OpenStream | undefined> {
+    const { plan } = broken.a.candidate;
+    const partial = continuable(sent);
+    if (!plan.continueOnFailure || partial === undefined) return undefined;
+    const request: ChatRequest = { ...r.base, messages: [...r.base.messages, { role: "assistant", content: partial.trimEnd() }] };
+    const label = labels.of(plan.name, true);
+    try {
+      const served = await r.serve((c) => openStream(r, c, request), {
+        plan,
+        attempts: broken.a.candidate.attempt,
+        accept: (c) => c.deployment.supportsPrefill && c.deployment.id !== broken.a.candidate.deployment.id,
+      });
+      metrics.continuations.inc({ model: label, result: "success" });
+      // The client has its opening already: pass on output only.
+      const buffered = served.value.buffered.filter((e) => e.type !== "start" && !(e.type === "delta" && !isProgress(e)));
+      return { ...served.value, buffered };
+    } catch {
+      metrics.continuations.inc({ model: label, result: "failure" });
+      return undefined;
+    }
   }
 
   return {
     async complete(req, ctx) {
       const r = begin(req, ctx);
       try {
-        const { adapter, call, provider, dropped } = await r.open();
-        const completion = await adapter.complete(call);
-        r.completed(completion);
+        await r.open();
+        const served = await r.serve(async (c) => {
+          const { a, adapter, dropped } = r.attempt(c, r.base);
+          try {
+            const completion = await adapter.complete(a.call);
+            a.completed(completion);
+            await a.end(undefined);
+            return { a, dropped, completion };
+          } catch (err) {
+            const e = a.failure(err);
+            await a.end(e);
+            throw e;
+          }
+        });
+        const { a, dropped, completion } = served.value;
         await r.end(undefined, 200);
-        return { provider, dropped, completion };
+        return { ...r.answered(served.candidate, a, served.attempts, dropped), completion };
       } catch (err) {
         const e = toGatewayError(err);
         await r.end(e, e.status);
@@ -268,16 +391,13 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
 
     async stream(req, ctx) {
       const r = begin(req, ctx);
-      let iterator: AsyncIterator<ChatEvent>;
-      let first: IteratorResult<ChatEvent>;
-      let provider: string;
-      let dropped: readonly string[];
+      let current: OpenStream;
+      let answered: Answered;
       try {
-        const opened = await r.open();
-        provider = opened.provider;
-        dropped = opened.dropped;
-        iterator = opened.adapter.stream(opened.call)[Symbol.asyncIterator]();
-        first = await iterator.next();
+        await r.open();
+        const served = await r.serve((c) => openStream(r, c, r.base));
+        current = served.value;
+        answered = r.answered(served.candidate, current.a, served.attempts, current.dropped);
       } catch (err) {
         const e = toGatewayError(err);
         await r.end(e, e.status);
@@ -286,33 +406,61 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
       let iterating = false;
       async function* events(): AsyncGenerator<ChatEvent> {
         iterating = true;
-        let failure: unknown;
+        let failure: GatewayError | undefined;
+        /** Output passed on, kept for a continuation's prefill when the model allows one. */
+        const sent: ChatEvent[] = [];
+        const keep = current.a.candidate.plan.continueOnFailure;
         try {
-          for (let next = first; !next.done; next = await iterator.next()) {
-            r.observe(next.value);
-            yield next.value;
+          let pending = current.buffered;
+          pass: for (;;) {
+            for (const e of pending) {
+              if (keep) sent.push(e);
+              yield e;
+            }
+            if (current.ended) break;
+            for (;;) {
+              let next: IteratorResult<ChatEvent>;
+              try {
+                next = await current.iterator.next();
+              } catch (err) {
+                const e = current.a.failure(err);
+                if (e.kind === "canceled" || ctx.signal.aborted) throw e;
+                const resumed = await continueStream(r, current, sent);
+                if (!resumed) throw e;
+                await current.a.end(e);
+                current = resumed;
+                pending = resumed.buffered;
+                continue pass;
+              }
+              if (next.done) break pass;
+              current.a.touch();
+              current.a.observe(next.value);
+              if (keep) sent.push(next.value);
+              yield next.value;
+            }
           }
         } catch (err) {
           failure = toGatewayError(err);
           throw failure;
         } finally {
-          await iterator.return?.();
+          await current.iterator.return?.().catch(() => undefined);
           if (failure === undefined && ctx.signal.aborted) failure = new GatewayError("canceled", "the client went away");
+          await current.a.end(failure);
           await r.end(failure, 200);
         }
       }
       const stream = events();
       return {
-        provider,
-        dropped,
+        ...answered,
         events: stream,
         async abandon(err) {
           if (iterating) {
             await stream.return(undefined);
             return;
           }
-          await iterator.return?.();
           const e = toGatewayError(err);
+          await current.iterator.return?.().catch(() => undefined);
+          await current.a.end(e);
           await r.end(e, e.status);
         },
       };

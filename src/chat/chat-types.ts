@@ -100,6 +100,11 @@ export interface ChatRequest {
   response_format?: ResponseFormat;
   /** Gateway extension: drop parameters the provider cannot honour instead of failing. Never sent upstream. */
   drop_params?: boolean;
+  /**
+   * Gateway extension: models to try, in order, when the requested one
+   * fails; replaces the fallbacks of the model's route. Never sent upstream.
+   */
+  fallbacks?: string[];
   extra: Record<string, unknown>;
 }
 

@@ -9,7 +9,21 @@ const NAMED = new Set([
   "model", "messages", "stream", "stream_options", "temperature", "top_p", "max_tokens",
   "max_completion_tokens", "stop", "n", "seed", "user", "presence_penalty", "frequency_penalty",
   "logprobs", "top_logprobs", "tools", "tool_choice", "parallel_tool_calls", "response_format", "drop_params",
+  "fallbacks",
 ]);
+
+/** Most fallback models one request may name. */
+export const MAX_FALLBACKS = 8;
+
+function checkFallbacks(v: unknown): string[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v)) throw bad("fallbacks", "must be an array of model names");
+  if (v.length > MAX_FALLBACKS) throw bad("fallbacks", `must name at most ${MAX_FALLBACKS} models`);
+  v.forEach((m, i) => {
+    if (typeof m !== "string" || m.trim() === "") throw bad(`fallbacks[${i}]`, "must be a non-empty model name");
+  });
+  return [...new Set(v as string[])];
+}
 
 function bad(param: string, message: string): GatewayError {
   return new GatewayError("invalid_request", `${param}: ${message}`, { param });
@@ -176,6 +190,7 @@ export function validateChatRequest(body: unknown): ChatRequest {
     parallel_tool_calls: boolean(body, "parallel_tool_calls"),
     response_format: checkResponseFormat(body.response_format),
     drop_params: boolean(body, "drop_params"),
+    fallbacks: checkFallbacks(body.fallbacks),
     extra,
   };
   for (const key of Object.keys(req) as (keyof ChatRequest)[]) if (req[key] === undefined) delete req[key];

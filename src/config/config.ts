@@ -1,6 +1,9 @@
 import { readFileSync } from "node:fs";
 import type { ProviderInput } from "../admin/provider-admin.ts";
 import type { PriceInput } from "../billing/pricing.ts";
+import type { CircuitOptions } from "../routing/deployment-health.ts";
+import type { RoutingOptions } from "../routing/failover.ts";
+import { BALANCING_STRATEGIES, type BalancingStrategy, type ModelRouteInput } from "../routing/model-route.ts";
 import type { LogLevel } from "../log/logger.ts";
 import { builtinProviders } from "../providers/provider-registry.ts";
 import type { ImageFetchLimits } from "../upstream/image-fetcher.ts";
@@ -26,6 +29,14 @@ export interface GatewayConfig {
   readonly providers: readonly ProviderInput[];
   /** Model prices declared by the config file, applied at every start. */
   readonly prices: readonly PriceInput[];
+  /** Model routes (deployments, strategy, fallbacks) declared by the config file, applied at every start. */
+  readonly models: readonly ModelRouteInput[];
+  /** Retries, failover, balancing and stream deadlines. */
+  readonly routing: RoutingOptions;
+  /** When a failing deployment is taken out. */
+  readonly circuit: CircuitOptions;
+  /** Interval of active health probes (a model listing per provider); 0 turns them off. */
+  readonly probeIntervalMs: number;
 }
 
 /** Every problem found in the configuration, reported at once. */
@@ -51,6 +62,14 @@ function integer(env: Env, key: string, fallback: number, min: number, problems:
     return fallback;
   }
   return n;
+}
+
+function strategy(env: Env, problems: string[]): BalancingStrategy {
+  const raw = env.GATEWAY_ROUTING_STRATEGY;
+  if (raw === undefined || raw === "") return "weighted";
+  if ((BALANCING_STRATEGIES as readonly string[]).includes(raw)) return raw as BalancingStrategy;
+  problems.push(`GATEWAY_ROUTING_STRATEGY must be one of ${BALANCING_STRATEGIES.join(", ")}, got "${raw}"`);
+  return "weighted";
 }
 
 function configPath(env: Env, argv: readonly string[]): string | undefined {
@@ -81,7 +100,10 @@ function substitute(value: unknown, env: Env, where: string, problems: string[])
 interface ConfigFile {
   providers: ProviderInput[];
   prices: PriceInput[];
+  models: ModelRouteInput[];
 }
+
+const FILE_KEYS = new Set(["providers", "prices", "models"]);
 
 function objects(json: Record<string, unknown>, key: string, path: string, problems: string[]): unknown[] {
   const list = json[key] ?? [];
@@ -96,14 +118,24 @@ function readConfigFile(path: string, env: Env, read: (p: string) => string, pro
     json = JSON.parse(read(path));
   } catch (err) {
     problems.push(`config file ${path}: ${(err as Error).message}`);
-    return { providers: [], prices: [] };
+    return { providers: [], prices: [], models: [] };
   }
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
-    problems.push(`config file ${path}: must be a JSON object with "providers" and "prices" arrays`);
-    return { providers: [], prices: [] };
+    problems.push(`config file ${path}: must be a JSON object with "providers", "models" and "prices" arrays`);
+    return { providers: [], prices: [], models: [] };
   }
   const obj = json as Record<string, unknown>;
-  for (const key of Object.keys(obj)) if (key !== "providers" && key !== "prices") problems.push(`config file ${path}: unknown key "${key}"`);
+  for (const key of Object.keys(obj)) if (!FILE_KEYS.has(key)) problems.push(`config file ${path}: unknown key "${key}"`);
+  const models = objects(obj, "models", path, problems).map((m: unknown, i) => {
+    const where = `models[${i}]`;
+    if (typeof m !== "object" || m === null || Array.isArray(m)) {
+      problems.push(`${where}: must be an object`);
+      return {};
+    }
+    const input = substitute(m, env, where, problems) as ModelRouteInput;
+    if (typeof input.name !== "string" || input.name === "") problems.push(`${where}.name: is required`);
+    return input;
+  });
   const prices = objects(obj, "prices", path, problems).map((p: unknown, i) => {
     if (typeof p !== "object" || p === null || Array.isArray(p)) problems.push(`prices[${i}]: must be an object`);
     return (substitute(p, env, `prices[${i}]`, problems) ?? {}) as PriceInput;
@@ -119,7 +151,7 @@ function readConfigFile(path: string, env: Env, read: (p: string) => string, pro
     if (typeof input.base_url !== "string") problems.push(`${where}.base_url: is required`);
     return input;
   });
-  return { providers, prices };
+  return { providers, prices, models };
 }
 
 /**
@@ -138,7 +170,7 @@ export function loadConfig(env: Env, argv: readonly string[] = [], read: (p: str
     providers.push({ name: b.name, type: b.type, base_url: base || b.defaultBaseUrl, api_key: key ?? "" });
   }
   const file = configPath(env, argv);
-  const fromFile = file === undefined ? { providers: [], prices: [] } : readConfigFile(file, env, read, problems);
+  const fromFile = file === undefined ? { providers: [], prices: [], models: [] } : readConfigFile(file, env, read, problems);
   {
     for (const p of fromFile.providers) {
       const i = providers.findIndex((q) => q.name === p.name);
@@ -173,6 +205,24 @@ export function loadConfig(env: Env, argv: readonly string[] = [], read: (p: str
     },
     providers,
     prices: fromFile.prices,
+    models: fromFile.models,
+    routing: {
+      strategy: strategy(env, problems),
+      maxAttempts: integer(env, "GATEWAY_MAX_ATTEMPTS", 4, 1, problems),
+      retriesPerDeployment: integer(env, "GATEWAY_RETRIES_PER_DEPLOYMENT", 1, 0, problems),
+      backoffMs: integer(env, "GATEWAY_RETRY_BACKOFF_MS", 250, 0, problems),
+      maxBackoffMs: integer(env, "GATEWAY_RETRY_MAX_BACKOFF_MS", 5_000, 0, problems),
+      deadlineMs: integer(env, "GATEWAY_ROUTING_DEADLINE_MS", 120_000, 1, problems),
+      firstTokenTimeoutMs: integer(env, "GATEWAY_STREAM_FIRST_TOKEN_TIMEOUT_MS", 120_000, 1, problems),
+      stallTimeoutMs: integer(env, "GATEWAY_STREAM_STALL_TIMEOUT_MS", 60_000, 1, problems),
+      rateLimitWaitMs: integer(env, "GATEWAY_RATE_LIMIT_WAIT_MS", 2_000, 0, problems),
+    },
+    circuit: {
+      failureThreshold: integer(env, "GATEWAY_CIRCUIT_FAILURES", 3, 1, problems),
+      cooldownMs: integer(env, "GATEWAY_CIRCUIT_COOLDOWN_MS", 5_000, 1, problems),
+      maxCooldownMs: integer(env, "GATEWAY_CIRCUIT_MAX_COOLDOWN_MS", 300_000, 1, problems),
+    },
+    probeIntervalMs: integer(env, "GATEWAY_HEALTH_PROBE_INTERVAL_MS", 0, 0, problems),
   };
   if (config.port > 65535) problems.push(`PORT must be at most 65535, got ${config.port}`);
   if (problems.length > 0) throw new ConfigError(problems);

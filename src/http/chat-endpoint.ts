@@ -1,4 +1,4 @@
-import type { ChatContext, ChatEngine, Surface } from "../chat/chat-engine.ts";
+import type { Answered, ChatContext, ChatEngine, Surface } from "../chat/chat-engine.ts";
 import type { KeyService } from "../keys/key-service.ts";
 import { validateChatRequest } from "../chat/validate-chat-request.ts";
 import { GatewayError, toGatewayError } from "../errors/gateway-error.ts";
@@ -15,9 +15,17 @@ const SSE_HEADERS = {
   "x-accel-buffering": "no",
 };
 
-/** Response headers that say which provider answered and which parameters were dropped. */
-export function gatewayHeaders(provider: string, dropped: readonly string[]): Record<string, string> {
-  const headers: Record<string, string> = { "x-gateway-provider": provider };
+/**
+ * Response headers that say which provider answered, after how many
+ * attempts, the time the gateway added (queueing and failed attempts
+ * included), and which parameters were dropped.
+ */
+export function gatewayHeaders({ provider, attempts, overheadMs, dropped }: Answered): Record<string, string> {
+  const headers: Record<string, string> = {
+    "x-gateway-provider": provider,
+    "x-gateway-attempts": String(attempts),
+    "x-gateway-overhead-ms": String(overheadMs),
+  };
   // Parameter names come from the client: percent-encoded, they are always valid header text.
   if (dropped.length > 0) headers["x-gateway-dropped-params"] = dropped.map(encodeURIComponent).join(",");
   return headers;
@@ -32,9 +40,10 @@ export function gatewayHeaders(provider: string, dropped: readonly string[]): Re
 export function createChatEndpoint(deps: { engine: ChatEngine; keys: KeyService; maxBodyBytes: number }): ChatEndpoint {
   const { engine } = deps;
   return async (req, res, surface) => {
+    const receivedAt = performance.now();
     const requestId = requestIdOf(req);
     res.setHeader("x-request-id", requestId);
-    const base = { requestId, surface, signal: clientGone(res) };
+    const base = { requestId, surface, signal: clientGone(res), receivedAt };
     let chat;
     let ctx: ChatContext;
     try {
@@ -47,13 +56,13 @@ export function createChatEndpoint(deps: { engine: ChatEngine; keys: KeyService;
     }
     try {
       if (!chat.stream) {
-        const { provider, dropped, completion } = await engine.complete(chat, ctx);
-        return sendJson(res, 200, toOpenAICompletion(completion), gatewayHeaders(provider, dropped));
+        const answer = await engine.complete(chat, ctx);
+        return sendJson(res, 200, toOpenAICompletion(answer.completion), gatewayHeaders(answer));
       }
       const started = await engine.stream(chat, ctx);
-      const { provider, dropped, events } = started;
+      const { events } = started;
       try {
-        res.writeHead(200, { ...SSE_HEADERS, ...gatewayHeaders(provider, dropped) });
+        res.writeHead(200, { ...SSE_HEADERS, ...gatewayHeaders(started) });
       } catch (err) {
         await started.abandon(err);
         throw err;

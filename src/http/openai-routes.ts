@@ -1,19 +1,20 @@
 import { GatewayError } from "../errors/gateway-error.ts";
 import type { GatewayMetrics } from "../metrics/metrics.ts";
-import type { ModelRouter } from "../routing/model-router.ts";
+import type { ListedModel, ModelRouter } from "../routing/model-router.ts";
 import type { ChatEndpoint } from "./chat-endpoint.ts";
 import { sendJson } from "./http-io.ts";
 import type { RestHandler, RestRoute } from "./rest-route.ts";
 
-function modelJson(m: { id: string; provider: string; created: number }) {
-  return { id: m.id, object: "model", created: m.created, owned_by: m.provider };
+/** A model as OpenAI lists it, plus the gateway's `deployments` (`provider/model` each). */
+function modelJson(m: ListedModel) {
+  return { id: m.id, object: "model", created: m.created, owned_by: m.provider, deployments: m.deployments.map((d) => `${d.provider}/${d.model}`) };
 }
 
 /**
  * The OpenAI-compatible routes (chat completions and models, also under
  * /v1/langchain) and the operational ones: /metrics, /healthz, /readyz.
  */
-export function openaiRoutes(deps: { chat: ChatEndpoint; router: ModelRouter; metrics: GatewayMetrics; ready: () => boolean }): RestRoute[] {
+export function openaiRoutes(deps: { chat: ChatEndpoint; router: ModelRouter; metrics: GatewayMetrics; ready: () => "ready" | "draining" | "unavailable" }): RestRoute[] {
   const { router } = deps;
   const models: RestHandler = (_req, res) => sendJson(res, 200, { object: "list", data: router.list().map(modelJson) });
   const model: RestHandler = (_req, res, [id = ""]) => {
@@ -40,8 +41,12 @@ export function openaiRoutes(deps: { chat: ChatEndpoint; router: ModelRouter; me
     {
       path: /^\/readyz$/,
       methods: {
-        GET: (_req, res) =>
-          deps.ready() ? sendJson(res, 200, { status: "ready", models: router.list().length }) : sendJson(res, 503, { status: "draining" }),
+        GET: (_req, res) => {
+          const status = deps.ready();
+          // "unavailable": every deployment the gateway knows is cooling down.
+          if (status === "ready") sendJson(res, 200, { status, models: router.list().length });
+          else sendJson(res, 503, { status });
+        },
       },
     },
   ];

@@ -24,6 +24,22 @@ export interface GatewayMetrics {
   readonly cost: Counter<"provider" | "model">;
   /** Requests refused by a key's limits: reason is model, rpm, tpm or budget. */
   readonly rejections: Counter<"reason">;
+  /** Upstream attempts by provider, model and outcome ("success" or the error kind). */
+  readonly attempts: Counter<"provider" | "model" | "outcome">;
+  /** Retries on the same deployment after a transient failure. */
+  readonly retries: Counter<"provider" | "model">;
+  /** Failovers from a deployment to the next one of the same model. */
+  readonly failovers: Counter<"provider" | "model">;
+  /** Requests that went to a fallback model, by requested model and result (success, failure). */
+  readonly fallbacks: Counter<"model" | "result">;
+  /** Deployments taken out (circuit opened, or the upstream asked to wait). */
+  readonly cooldowns: Counter<"provider" | "model">;
+  /** Circuit state per deployment: 0 closed, 1 half-open, 2 open. */
+  readonly deploymentState: Gauge<"provider" | "model">;
+  /** Attempts a deployment's own rpm/tpm limit turned away. */
+  readonly deploymentRateLimited: Counter<"provider" | "model">;
+  /** Streams cut mid-answer that a prefill deployment continued, by model and result. */
+  readonly continuations: Counter<"model" | "result">;
 }
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
@@ -90,6 +106,54 @@ export function createMetrics(): GatewayMetrics {
       name: "gateway_key_rejections_total",
       help: "Requests refused by a key's limits, by reason (model, rpm, tpm, budget).",
       labelNames: ["reason"],
+      registers,
+    }),
+    attempts: new Counter({
+      name: "gateway_upstream_attempts_total",
+      help: "Upstream attempts by provider, model and outcome (success or the error kind).",
+      labelNames: ["provider", "model", "outcome"],
+      registers,
+    }),
+    retries: new Counter({
+      name: "gateway_retries_total",
+      help: "Retries on the same deployment after a transient failure.",
+      labelNames: ["provider", "model"],
+      registers,
+    }),
+    failovers: new Counter({
+      name: "gateway_failovers_total",
+      help: "Failovers away from a deployment to the next one of the same model.",
+      labelNames: ["provider", "model"],
+      registers,
+    }),
+    fallbacks: new Counter({
+      name: "gateway_fallbacks_total",
+      help: "Requests that went to a fallback model, by requested model and result (success, failure).",
+      labelNames: ["model", "result"],
+      registers,
+    }),
+    cooldowns: new Counter({
+      name: "gateway_deployment_cooldowns_total",
+      help: "Times a deployment was taken out: its circuit opened, or the upstream asked to wait.",
+      labelNames: ["provider", "model"],
+      registers,
+    }),
+    deploymentState: new Gauge({
+      name: "gateway_deployment_state",
+      help: "Circuit state per deployment: 0 closed, 1 half-open, 2 open.",
+      labelNames: ["provider", "model"],
+      registers,
+    }),
+    deploymentRateLimited: new Counter({
+      name: "gateway_deployment_rate_limited_total",
+      help: "Attempts that a deployment's own rpm/tpm limit turned away.",
+      labelNames: ["provider", "model"],
+      registers,
+    }),
+    continuations: new Counter({
+      name: "gateway_stream_continuations_total",
+      help: "Streams cut mid-answer that the gateway tried to continue on a prefill deployment, by model and result.",
+      labelNames: ["model", "result"],
       registers,
     }),
   };

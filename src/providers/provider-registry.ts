@@ -9,13 +9,19 @@ export interface ProviderTypeInfo {
   readonly versionPath: string;
   /** Creates the adapter; undefined where this build has none yet. */
   readonly createAdapter?: (deps: AdapterDeps) => ProviderAdapter;
+  /** Headers that authenticate a request with an API key (for health probes; adapters set their own). */
+  readonly authHeaders: (apiKey: string) => Record<string, string>;
 }
 
 /** The one list of wire protocols. */
 export const providerTypes: Readonly<Record<ProviderType, ProviderTypeInfo>> = {
-  openai: { versionPath: "/v1", createAdapter: createOpenAIAdapter },
-  anthropic: { versionPath: "/v1", createAdapter: createAnthropicAdapter },
-  gemini: { versionPath: "/v1beta", createAdapter: createGeminiAdapter },
+  openai: { versionPath: "/v1", createAdapter: createOpenAIAdapter, authHeaders: (key): Record<string, string> => (key === "" ? {} : { authorization: `Bearer ${key}` }) },
+  anthropic: {
+    versionPath: "/v1",
+    createAdapter: createAnthropicAdapter,
+    authHeaders: (key) => ({ "anthropic-version": "2023-06-01", ...(key === "" ? {} : { "x-api-key": key }) }),
+  },
+  gemini: { versionPath: "/v1beta", createAdapter: createGeminiAdapter, authHeaders: (key): Record<string, string> => (key === "" ? {} : { "x-goog-api-key": key }) },
 };
 
 /** A provider the gateway configures from the environment, and the model names it claims by default. */

@@ -1,13 +1,41 @@
 import { GatewayError } from "../errors/gateway-error.ts";
 import type { ProviderRecord } from "../providers/provider.ts";
+import type { BalancingStrategy, ModelRouteRecord } from "./model-route.ts";
 
-/** Where a model name goes. */
-export interface Route {
+/** One deployment of a model, resolved: the provider record and the model name to send it. */
+export interface Deployment {
+  /** `provider/model`: the key of its health, latency and limits. */
+  readonly id: string;
   readonly provider: ProviderRecord;
-  /** The model name to send upstream: as the client gave it, less any `provider/` prefix. */
+  /** The model name to send upstream. */
   readonly model: string;
-  /** How it matched: listed by a provider, named as `provider/model`, or by a default pattern. */
-  readonly match: "exact" | "prefix" | "pattern";
+  readonly weight: number;
+  readonly rpm: number | undefined;
+  readonly tpm: number | undefined;
+  readonly supportsPrefill: boolean;
+  /** Whether an operator named it (a route or a provider's model list): its names are bounded, so they can be metric labels. */
+  readonly declared: boolean;
+}
+
+/** How a model name is served: its deployments and what to do when they fail. */
+export interface ModelPlan {
+  /** The public model name. */
+  readonly name: string;
+  /**
+   * How it matched: a model route, a name providers list, `provider/model`,
+   * or a default pattern.
+   */
+  readonly match: "route" | "exact" | "prefix" | "pattern";
+  /** At least one. */
+  readonly deployments: readonly Deployment[];
+  /** Undefined means the gateway default. */
+  readonly strategy: BalancingStrategy | undefined;
+  /** Models to try when every deployment failed. */
+  readonly fallbacks: readonly string[];
+  readonly firstTokenTimeoutMs: number | undefined;
+  readonly stallTimeoutMs: number | undefined;
+  /** Whether a stream cut mid-answer may continue on a deployment that supports prefill. */
+  readonly continueOnFailure: boolean;
 }
 
 /** A default routing rule: model names matching `pattern` go to the provider named `provider`. */
@@ -19,22 +47,30 @@ export interface RoutingPattern {
 /** A model that routes somewhere, for model listings. */
 export interface ListedModel {
   readonly id: string;
+  /** The provider of its first deployment. */
   readonly provider: string;
   readonly created: number;
+  /** Every deployment, as `provider/model`. */
+  readonly deployments: readonly { provider: string; model: string }[];
 }
 
-/** Resolves model names to providers from an in-memory snapshot of the provider list. */
+/** Resolves model names to deployments from an in-memory snapshot of providers and model routes. */
 export interface ModelRouter {
   /**
-   * Resolves a model name: exact model names first, then `provider/model`,
-   * then the default patterns.
+   * Resolves a model name: model routes first, then names providers list
+   * (each listing provider is a deployment), then `provider/model`, then the
+   * default patterns.
    * @throws GatewayError `not_found` (code `model_not_found`) when nothing serves it.
    */
-  resolve(model: string): Route;
-  /** Every model name a provider lists, by name. */
+  resolve(model: string): ModelPlan;
+  /** Every model name a route or a provider lists, by name. */
   list(): ListedModel[];
-  /** Replaces the snapshot; the next `resolve` sees the change. */
-  load(providers: readonly ProviderRecord[]): void;
+  /** Every declared deployment (routes and provider model lists), each once. */
+  deployments(): Deployment[];
+  /** Replaces the providers; the next `resolve` sees the change. */
+  loadProviders(providers: readonly ProviderRecord[]): void;
+  /** Replaces the model routes; the next `resolve` sees the change. */
+  loadRoutes(routes: readonly ModelRouteRecord[]): void;
 }
 
 function globToRegExp(glob: string): RegExp {
@@ -49,45 +85,111 @@ function notFound(message: string): GatewayError {
   });
 }
 
+function single(provider: ProviderRecord, model: string, declared: boolean): Deployment {
+  return { id: `${provider.name}/${model}`, provider, model, weight: 1, rpm: undefined, tpm: undefined, supportsPrefill: false, declared };
+}
+
+function plainPlan(name: string, match: ModelPlan["match"], deployments: Deployment[]): ModelPlan {
+  return {
+    name,
+    match,
+    deployments,
+    strategy: undefined,
+    fallbacks: [],
+    firstTokenTimeoutMs: undefined,
+    stallTimeoutMs: undefined,
+    continueOnFailure: false,
+  };
+}
+
 /** Creates a router with the given default patterns, in order of precedence. */
 export function createModelRouter(patterns: readonly RoutingPattern[]): ModelRouter {
   const rules = patterns.map((p) => ({ re: globToRegExp(p.pattern), provider: p.provider }));
-  let byModel = new Map<string, ProviderRecord>();
+  let providers: readonly ProviderRecord[] = [];
+  let routes: readonly ModelRouteRecord[] = [];
   let byName = new Map<string, ProviderRecord>();
+  /** Plans of routes and listed names, rebuilt on every load. */
+  let plans = new Map<string, ModelPlan>();
+  let created = new Map<string, number>();
+
+  function rebuild(): void {
+    const ordered = [...providers].sort((a, b) => a.createTime.getTime() - b.createTime.getTime() || a.name.localeCompare(b.name));
+    byName = new Map(ordered.map((p) => [p.name, p]));
+    const next = new Map<string, ModelPlan>();
+    const times = new Map<string, number>();
+    for (const p of ordered) {
+      for (const m of p.modelNames) {
+        const plan = next.get(m);
+        if (plan) (plan.deployments as Deployment[]).push(single(p, m, true));
+        else next.set(m, plainPlan(m, "exact", [single(p, m, true)]));
+        if (!times.has(m)) times.set(m, Math.floor(p.createTime.getTime() / 1000));
+      }
+    }
+    for (const r of routes) {
+      const deployments: Deployment[] = [];
+      for (const d of r.deployments) {
+        const provider = byName.get(d.provider);
+        // A deployment whose provider was deleted stops serving; the rest of the route stands.
+        if (!provider) continue;
+        deployments.push({ ...single(provider, d.model, true), weight: d.weight, rpm: d.rpm, tpm: d.tpm, supportsPrefill: d.supportsPrefill });
+      }
+      if (deployments.length === 0) continue;
+      next.set(r.name, {
+        name: r.name,
+        match: "route",
+        deployments,
+        strategy: r.strategy,
+        fallbacks: r.fallbacks,
+        firstTokenTimeoutMs: r.firstTokenTimeoutMs,
+        stallTimeoutMs: r.stallTimeoutMs,
+        continueOnFailure: r.continueOnFailure,
+      });
+      times.set(r.name, Math.floor(r.createTime.getTime() / 1000));
+    }
+    plans = next;
+    created = times;
+  }
 
   return {
     resolve(model) {
-      const listed = byModel.get(model);
-      if (listed) return { provider: listed, model, match: "exact" };
+      const planned = plans.get(model);
+      if (planned) return planned;
       const slash = model.indexOf("/");
       if (slash > 0) {
         const provider = byName.get(model.slice(0, slash));
         const rest = model.slice(slash + 1);
-        if (provider && rest !== "") return { provider, model: rest, match: "prefix" };
+        if (provider && rest !== "") return plainPlan(model, "prefix", [single(provider, rest, false)]);
       }
       for (const rule of rules) {
         if (!rule.re.test(model)) continue;
         const provider = byName.get(rule.provider);
-        if (provider) return { provider, model, match: "pattern" };
+        if (provider) return plainPlan(model, "pattern", [single(provider, model, false)]);
         throw notFound(`The model '${model}' belongs to provider '${rule.provider}', which is not configured.`);
       }
       throw notFound(`The model '${model}' does not exist or no provider serves it.`);
     },
     list() {
-      return [...byModel.entries()]
-        .map(([id, p]) => ({ id, provider: p.name, created: Math.floor(p.createTime.getTime() / 1000) }))
+      return [...plans.values()]
+        .map((p) => ({
+          id: p.name,
+          provider: (p.deployments[0] as Deployment).provider.name,
+          created: created.get(p.name) ?? 0,
+          deployments: p.deployments.map((d) => ({ provider: d.provider.name, model: d.model })),
+        }))
         .sort((a, b) => a.id.localeCompare(b.id));
     },
-    load(providers) {
-      const models = new Map<string, ProviderRecord>();
-      const names = new Map<string, ProviderRecord>();
-      const ordered = [...providers].sort((a, b) => a.createTime.getTime() - b.createTime.getTime() || a.name.localeCompare(b.name));
-      for (const p of ordered) {
-        names.set(p.name, p);
-        for (const m of p.modelNames) if (!models.has(m)) models.set(m, p);
-      }
-      byModel = models;
-      byName = names;
+    deployments() {
+      const seen = new Map<string, Deployment>();
+      for (const p of plans.values()) for (const d of p.deployments) if (!seen.has(d.id)) seen.set(d.id, d);
+      return [...seen.values()];
+    },
+    loadProviders(next) {
+      providers = next;
+      rebuild();
+    },
+    loadRoutes(next) {
+      routes = next;
+      rebuild();
     },
   };
 }

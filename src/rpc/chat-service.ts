@@ -14,7 +14,7 @@ function baseContext(ctx: HandlerContext): Omit<ChatContext, "caller"> {
   const given = ctx.requestHeader.get("x-request-id");
   const requestId = given && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
   ctx.responseHeader.set("x-request-id", requestId);
-  return { requestId, surface: "connect", signal: ctx.signal };
+  return { requestId, surface: "connect", signal: ctx.signal, receivedAt: performance.now() };
 }
 
 /**
@@ -38,9 +38,9 @@ export function registerChatService(router: ConnectRouter, deps: { engine: ChatE
     createChatCompletion(req, ctx) {
       return withConnectErrors(async () => {
         const { chat, request } = await admit(ctx, () => chatBodyFromProto(req, false));
-        const { provider, dropped, completion } = await engine.complete(request, chat);
-        for (const [k, v] of Object.entries(gatewayHeaders(provider, dropped))) ctx.responseHeader.set(k, v);
-        return completionToProto(completion, provider);
+        const answer = await engine.complete(request, chat);
+        for (const [k, v] of Object.entries(gatewayHeaders(answer))) ctx.responseHeader.set(k, v);
+        return completionToProto(answer.completion, answer.provider);
       });
     },
     async *streamChatCompletion(req, ctx) {
@@ -48,9 +48,9 @@ export function registerChatService(router: ConnectRouter, deps: { engine: ChatE
         const { chat, request } = await admit(ctx, () => chatBodyFromProto(req, true));
         const includeUsage = request.stream_options?.include_usage === true;
         const started = await engine.stream(request, chat);
-        const { provider, dropped, events } = started;
+        const { provider, events } = started;
         try {
-          for (const [k, v] of Object.entries(gatewayHeaders(provider, dropped))) ctx.responseHeader.set(k, v);
+          for (const [k, v] of Object.entries(gatewayHeaders(started))) ctx.responseHeader.set(k, v);
         } catch (err) {
           await started.abandon(err);
           throw err;

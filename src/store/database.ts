@@ -64,6 +64,17 @@ const MIGRATIONS: readonly string[] = [
      update_time INTEGER NOT NULL,
      PRIMARY KEY (provider, model)
    )`,
+  `CREATE TABLE model_routes (
+     name TEXT PRIMARY KEY,
+     strategy TEXT,
+     deployments TEXT NOT NULL,
+     fallbacks TEXT NOT NULL,
+     first_token_timeout_ms INTEGER,
+     stall_timeout_ms INTEGER,
+     continue_on_failure INTEGER NOT NULL DEFAULT 0,
+     create_time INTEGER NOT NULL,
+     update_time INTEGER NOT NULL
+   )`,
 ];
 
 /**

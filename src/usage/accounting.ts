@@ -13,6 +13,10 @@ import type { UsageLedger } from "./usage-ledger.ts";
 /** How one upstream attempt ended. */
 export interface AttemptOutcome {
   readonly attempt: number;
+  /** The provider the attempt went to. */
+  readonly provider: string;
+  /** The model name sent upstream (prices are looked up by it). */
+  readonly upstreamModel: string;
   readonly servedModel: string;
   /** Usage as the upstream reported it; undefined when it reported none. */
   readonly usage: Usage | undefined;
@@ -35,11 +39,14 @@ export interface Admission {
    */
   readonly maxTokens: number | undefined;
   /**
-   * Writes the attempt to the ledger (resolving once it is durable), settles
-   * the budget reservation to the real cost, and counts tokens against the
-   * key's tpm.
+   * Writes one upstream attempt to the ledger (resolving once it is
+   * durable), adds its cost to the request's, and counts its tokens against
+   * the key's tpm. Returns the usage recorded (estimated when the upstream
+   * reported none).
    */
-  record(outcome: AttemptOutcome): Promise<void>;
+  record(outcome: AttemptOutcome): Promise<Usage>;
+  /** Settles the budget reservation to the cost of every attempt recorded. Call once, when the request ends. */
+  close(): Promise<void>;
 }
 
 /** What a request is about to do, for admission. */
@@ -48,8 +55,8 @@ export interface AdmissionRequest {
   readonly requestId: string;
   readonly surface: Surface;
   readonly request: ChatRequest;
+  /** The provider and upstream model expected to serve it, for the budget estimate. */
   readonly provider: string;
-  /** The model name sent upstream (prices are looked up by it). */
   readonly upstreamModel: string;
 }
 
@@ -133,24 +140,21 @@ export function createAccounting(deps: AccountingDeps): Accounting {
         }
       }
       const recordBase = randomUUID();
+      let spent = 0;
       return {
         maxTokens: key?.budgetUsd !== undefined && a.request.max_completion_tokens === undefined && a.request.max_tokens === undefined ? deps.defaultMaxTokens : undefined,
         async record(o) {
           let usage = o.usage;
           let estimated = false;
-          let cost = 0;
-          try {
-            if (!usage && (o.generatedText !== "" || PROMPT_BILLED.has(o.errorType))) {
-              usage = await estimate(a.request, o.generatedText);
-              estimated = true;
-            }
-            usage ??= { promptTokens: 0, completionTokens: 0, totalTokens: 0, cachedTokens: 0, reasoningTokens: 0 };
-            cost = costOf(usage, price);
-          } finally {
-            await reservation?.settle(cost);
+          if (!usage && (o.generatedText !== "" || PROMPT_BILLED.has(o.errorType))) {
+            usage = await estimate(a.request, o.generatedText);
+            estimated = true;
           }
+          usage ??= { promptTokens: 0, completionTokens: 0, totalTokens: 0, cachedTokens: 0, reasoningTokens: 0 };
+          const cost = costOf(usage, deps.pricing.priceFor(o.provider, o.upstreamModel));
+          spent += cost;
           if (key?.tpm !== undefined && usage.totalTokens > 0) await deps.limiter.add(`tpm:${key.id}`, usage.totalTokens);
-          if (cost > 0) metrics.cost.inc({ provider: a.provider, model: o.modelLabel }, cost);
+          if (cost > 0) metrics.cost.inc({ provider: o.provider, model: o.modelLabel }, cost);
           await deps.ledger.append({
             id: `${recordBase}:${o.attempt}`,
             requestId: a.requestId,
@@ -158,9 +162,9 @@ export function createAccounting(deps: AccountingDeps): Accounting {
             time: now(),
             userId: a.caller.userId,
             keyId: a.caller.keyId,
-            provider: a.provider,
+            provider: o.provider,
             requestedModel: a.request.model,
-            servedModel: o.servedModel || a.upstreamModel,
+            servedModel: o.servedModel || o.upstreamModel,
             promptTokens: usage.promptTokens,
             completionTokens: usage.completionTokens,
             cachedTokens: usage.cachedTokens,
@@ -174,6 +178,10 @@ export function createAccounting(deps: AccountingDeps): Accounting {
             streamed: a.request.stream,
             tokensEstimated: estimated,
           });
+          return usage;
+        },
+        async close() {
+          await reservation?.settle(spent);
         },
       };
     },

@@ -150,7 +150,7 @@ describe("the REST provider admin API", () => {
     expect(res.json.object).toBe("list");
     const ids = res.json.data.map((m: { id: string }) => m.id);
     expect(ids).toEqual(expect.arrayContaining(["listed-a", "listed-b"]));
-    expect(res.json.data.find((m: { id: string }) => m.id === "listed-a")).toEqual({ id: "listed-a", object: "model", created: expect.any(Number), owned_by: "listed" });
+    expect(res.json.data.find((m: { id: string }) => m.id === "listed-a")).toEqual({ id: "listed-a", object: "model", created: expect.any(Number), owned_by: "listed", deployments: ["listed/listed-a"] });
     expect((await call(gateway, "GET", "/v1/langchain/models")).json).toEqual(res.json);
     expect((await call(gateway, "GET", "/v1/models/listed-a")).json).toMatchObject({ id: "listed-a", object: "model" });
     expect((await call(gateway, "DELETE", "/v1/providers/listed")).status).toBe(200);

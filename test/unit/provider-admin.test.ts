@@ -28,7 +28,7 @@ describe("provider admin", () => {
   it("applies a change to the router at once", async () => {
     const { admin: a, router } = admin();
     await a.create({ name: "p", base_url: "https://x.test", model_names: ["m1"] });
-    expect(router.resolve("m1").provider.name).toBe("p");
+    expect(router.resolve("m1").deployments[0]?.provider.name).toBe("p");
     await a.update("p", { model_names: ["m2"] });
     expect(() => router.resolve("m1")).toThrow();
     await a.delete("p");
@@ -64,6 +64,11 @@ describe("provider admin", () => {
 describe("gateway response headers", () => {
   it("percent-encodes dropped parameter names, which come from the client", async () => {
     const { gatewayHeaders } = await import("../../src/http/chat-endpoint.ts");
-    expect(gatewayHeaders("anthropic", ["logprobs", "ā\r\nx"])).toEqual({ "x-gateway-provider": "anthropic", "x-gateway-dropped-params": "logprobs,%C4%81%0D%0Ax" });
+    expect(gatewayHeaders({ provider: "anthropic", model: "m", attempts: 2, overheadMs: 3, dropped: ["logprobs", "ā\r\nx"] })).toEqual({
+      "x-gateway-provider": "anthropic",
+      "x-gateway-attempts": "2",
+      "x-gateway-overhead-ms": "3",
+      "x-gateway-dropped-params": "logprobs,%C4%81%0D%0Ax",
+    });
   });
 });

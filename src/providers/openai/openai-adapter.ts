@@ -15,7 +15,7 @@ import { createOpenAIStreamDecoder } from "./openai-stream-decoder.ts";
  * https://platform.openai.com/docs/api-reference/chat/create
  */
 export function buildOpenAIRequestBody(req: ChatRequest, model: string): Record<string, unknown> {
-  const { extra, model: _requested, stream_options, drop_params: _drop, ...named } = req;
+  const { extra, model: _requested, stream_options, drop_params: _drop, fallbacks: _fallbacks, ...named } = req;
   const body: Record<string, unknown> = { ...extra, ...named, model };
   if (req.stream) body.stream_options = { ...stream_options, include_usage: true };
   return body;
