@@ -39,9 +39,10 @@ export interface Attempt {
   completed(c: ChatCompletion): void;
   /**
    * Arms (or re-arms) the deadline: if `ms` pass before {@link touch} or
-   * {@link end}, the attempt is aborted with a `timeout` error saying `what`.
+   * {@link end}, the attempt is aborted with a `timeout` error saying `what`,
+   * with OpenAI error code `code`.
    */
-  deadline(ms: number, what: string): void;
+  deadline(ms: number, what: string, code: string): void;
   /** Restarts the running deadline (bytes arrived). */
   touch(): void;
   /** The error an attempt failed with: its deadline's, if that is what aborted it. */
@@ -146,11 +147,11 @@ export function startAttempt(deps: AttemptDeps, candidate: Candidate, request: C
         }
       }
     },
-    deadline(ms, what) {
+    deadline(ms, what, code) {
       if (timer) clearTimeout(timer);
       if (!Number.isFinite(ms)) return;
       timer = setTimeout(() => {
-        timedOut = new GatewayError("timeout", `the upstream ${what} within ${ms} ms`);
+        timedOut = new GatewayError("timeout", `the upstream ${what} within ${ms} ms`, { code });
         controller.abort(timedOut);
       }, ms);
       timer.unref();

@@ -9,6 +9,7 @@ import type { ProviderAdapter, ProviderType } from "../providers/provider.ts";
 import type { Balancer } from "../routing/balancer.ts";
 import type { DeploymentHealth } from "../routing/deployment-health.ts";
 import type { DeploymentLimits } from "../routing/deployment-limits.ts";
+import { FIRST_TOKEN_TIMEOUT } from "../routing/retry-policy.ts";
 import { failover, type Candidate, type FailoverDeps, type RoutingOptions } from "../routing/failover.ts";
 import type { ModelPlan, ModelRouter } from "../routing/model-router.ts";
 import type { Accounting, Admission } from "../usage/accounting.ts";
@@ -309,7 +310,7 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
     const iterator = adapter.stream(a.call)[Symbol.asyncIterator]();
     const buffered: ChatEvent[] = [];
     const firstTokenMs = c.plan.firstTokenTimeoutMs ?? routing.firstTokenTimeoutMs;
-    a.deadline(firstTokenMs, "sent no first token");
+    a.deadline(firstTokenMs, "sent no first token", FIRST_TOKEN_TIMEOUT);
     try {
       for (;;) {
         const next = await iterator.next();
@@ -325,7 +326,7 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
       throw e;
     }
     const stallMs = c.plan.stallTimeoutMs ?? routing.stallTimeoutMs;
-    a.deadline(stallMs, "stalled: no data");
+    a.deadline(stallMs, "stalled: it sent no data", "stream_stalled");
     return { a, iterator, buffered, ended: false, dropped };
   }
 

@@ -25,6 +25,9 @@ export type Verdict =
   /** The request does not fit this model (context length): only a fallback model may serve it. */
   | "next-model";
 
+/** OpenAI error code of a stream whose first token did not come in time: the next deployment is tried, not the same one. */
+export const FIRST_TOKEN_TIMEOUT = "first_token_timeout";
+
 const CONTEXT_CODES = new Set(["context_length_exceeded", "string_above_max_length", "request_too_large"]);
 const CONTEXT_TEXT = /context (length|window)|maximum context|too many tokens|prompt is too long|input is too long|exceeds the maximum number of tokens|reduce the length/i;
 
@@ -36,16 +39,18 @@ export function isContextLengthError(e: GatewayError): boolean {
 
 /**
  * Classifies a failed attempt. Connection errors, timeouts, 429, 500, 502,
- * 503, 504 and 529 are transient. A context-length error is never resent
+ * 503, 504 and 529 are transient; a stream's slow first token fails over to
+ * the next deployment at once. A context-length error is never resent
  * unchanged, but may go to a fallback model. Other errors the caller caused
  * (400, 404, 413, a content-policy refusal) are answered at once.
  */
 export function classify(e: GatewayError): Verdict {
   switch (e.kind) {
+    case "timeout":
+      return e.openaiCode === FIRST_TOKEN_TIMEOUT ? "next-deployment" : "retry";
     case "rate_limited":
     case "upstream_error":
     case "upstream_unavailable":
-    case "timeout":
       return "retry";
     case "upstream_auth":
       return "next-deployment";

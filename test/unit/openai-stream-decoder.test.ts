@@ -77,9 +77,14 @@ describe("OpenAI stream decoder", () => {
     expect(d.done).toBe(true);
   });
 
-  it("turns an in-band error event into a GatewayError with the upstream message", () => {
+  it("turns an in-band error event into a GatewayError with the upstream message, after the events decoded before it", () => {
     const d = createOpenAIStreamDecoder();
-    expect(() => d.push('data: {"error":{"message":"overloaded","type":"server_error"}}\n\n')).toThrowError(/overloaded/);
+    const before = 'data: {"id":"c","model":"m","created":1,"choices":[{"index":0,"delta":{"content":"Hi"}}]}\n\n';
+    const events = d.push(`${before}data: {"error":{"message":"overloaded","type":"server_error"}}\n\n`);
+    expect(events.map((e) => e.type)).toEqual(["start", "delta"]);
+    expect(d.failed).toBe(true);
+    expect(() => d.finish()).toThrowError(/overloaded/);
+    expect(() => d.push("data: {}\n\n")).toThrowError(/overloaded/);
   });
 
   it("re-encodes a recorded stream into frames a client parses back to the same events", () => {

@@ -6,10 +6,17 @@ import { isRecord, mapOpenAIFinishReason, mapOpenAIUsage } from "./openai-respon
 
 /** Decodes one OpenAI(-compatible) chat completion stream into chat events. */
 export interface OpenAIStreamDecoder {
-  /** Feeds body bytes; returns the events they complete. @throws GatewayError on an in-band error. */
+  /**
+   * Feeds body bytes; returns the events they complete. An in-band error
+   * (or a malformed event) ends the decoding: the events before it are
+   * returned, and the next call throws it.
+   * @throws GatewayError once the decoder has failed.
+   */
   push(chunk: Uint8Array | string): ChatEvent[];
-  /** Ends the body. @throws GatewayError when the stream was cut before its finish. */
+  /** Ends the body. @throws GatewayError once the decoder has failed, or when the stream was cut before its finish. */
   finish(): ChatEvent[];
+  /** Whether the decoder has failed, so that the next call throws and no more input is needed. */
+  readonly failed: boolean;
   /** Whether `[DONE]` arrived: nothing after it matters. */
   readonly done: boolean;
 }
@@ -88,9 +95,17 @@ export function createOpenAIStreamDecoder(): OpenAIStreamDecoder {
     if (usage) out.push({ type: "usage", usage });
   }
 
+  /** An in-band error or a malformed event; thrown on the next call, after the events decoded before it. */
+  let failure: GatewayError | undefined;
+
   function run(events: { data: string }[]): ChatEvent[] {
+    if (failure) throw failure;
     const out: ChatEvent[] = [];
-    for (const e of events) if (!done) chunk(e.data, out);
+    try {
+      for (const e of events) if (!done) chunk(e.data, out);
+    } catch (err) {
+      failure = err as GatewayError;
+    }
     return out;
   }
 
@@ -98,9 +113,13 @@ export function createOpenAIStreamDecoder(): OpenAIStreamDecoder {
     get done() {
       return done;
     },
+    get failed() {
+      return failure !== undefined;
+    },
     push: (bytes) => run(sse.push(bytes)),
     finish() {
       const out = run(sse.finish());
+      if (failure) throw failure;
       if (!done && (open.size === 0 || finished < open.size)) {
         throw new GatewayError("upstream_unavailable", "the upstream stream ended before the answer was complete");
       }
