@@ -98,6 +98,7 @@ export function chatBodyFromProto(req: CreateChatCompletionRequest | StreamChatC
     parallel_tool_calls: req.parallelToolCalls,
   };
   for (const [k, v] of Object.entries(optional)) if (v !== undefined) body[k] = v;
+  if (req.fallbacks.length > 0) body.fallbacks = [...req.fallbacks];
   if (req.stop.length > 0) body.stop = req.stop;
   if (req.tools.length > 0) {
     body.tools = req.tools.map((t) => ({

@@ -6,7 +6,10 @@
  * circuit state); round-robin sends a route's first request to its first
  * deployment.
  */
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ChatService, Role } from "../../gen/gateway/v1/chat_pb.js";
 import { refusedUrl, startFaultUpstream, type Fault, type FaultUpstream } from "../support/fault-upstream.ts";
 import { ADMIN_KEY, startTestGateway } from "../support/test-gateway.ts";
 
@@ -265,6 +268,29 @@ describe("fallback models", () => {
     expect(r.json.choices[0].message.content).toBe("Hello from b.");
     const sent = b.requests.at(-1)?.body as Record<string, unknown>;
     expect(sent.fallbacks).toBeUndefined();
+  });
+
+  it("over gRPC too: fallbacks in the request, and the answering provider and attempts in the response headers", async () => {
+    const second = await route([{ provider: "pb" }]);
+    const m = await route([{ provider: "pa" }]);
+    queue(a, { kind: "status", status: 500 }, { kind: "status", status: 500 });
+    const transport = createGrpcTransport({
+      baseUrl: gateway.url,
+      interceptors: [
+        (next) => (req) => {
+          req.header.set("authorization", `Bearer ${ADMIN_KEY}`);
+          return next(req);
+        },
+      ],
+    });
+    let headers: Headers | undefined;
+    const res = await createClient(ChatService, transport).createChatCompletion(
+      { model: m, messages: [{ role: Role.USER, content: [{ part: { case: "text" as const, value: "Hi" } }] }], fallbacks: [second] },
+      { onHeader: (h) => (headers = h) },
+    );
+    expect(res.choices[0]?.message?.content).toEqual([expect.objectContaining({ part: { case: "text", value: "Hello from b." } })]);
+    expect(headers?.get("x-gateway-provider")).toBe("pb");
+    expect(headers?.get("x-gateway-attempts")).toBe("3");
   });
 
   it("an invalid fallbacks field is a 400 naming it", async () => {

@@ -585,6 +585,15 @@ export declare type CreateChatCompletionRequest = Message$1<"gateway.v1.CreateCh
    * @generated from field: google.protobuf.Struct extra = 19;
    */
   extra?: JsonObject | undefined;
+
+  /**
+   * Models to try, in order, when the requested one fails (a gateway
+   * extension; the OpenAI body's "fallbacks"). Replaces the fallbacks of the
+   * model's route. Never sent upstream.
+   *
+   * @generated from field: repeated string fallbacks = 20;
+   */
+  fallbacks: string[];
 };
 
 /**
@@ -891,6 +900,15 @@ export declare type StreamChatCompletionRequest = Message$1<"gateway.v1.StreamCh
    * @generated from field: gateway.v1.StreamOptions stream_options = 20;
    */
   streamOptions?: StreamOptions | undefined;
+
+  /**
+   * Models to try, in order, when the requested one fails (a gateway
+   * extension; the OpenAI body's "fallbacks"). Replaces the fallbacks of the
+   * model's route. Never sent upstream.
+   *
+   * @generated from field: repeated string fallbacks = 21;
+   */
+  fallbacks: string[];
 };
 
 /**
