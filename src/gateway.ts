@@ -17,7 +17,7 @@ import { createMemoryBudgetTracker } from "./billing/budget-tracker.ts";
 import { createSqlitePriceStore } from "./billing/price-store.ts";
 import { createPricing } from "./billing/pricing.ts";
 import { createChatEngine } from "./chat/chat-engine.ts";
-import type { GatewayConfig } from "./config/config.ts";
+import { ConfigError, type GatewayConfig } from "./config/config.ts";
 import { createChatEndpoint } from "./http/chat-endpoint.ts";
 import { keyRoutes } from "./http/key-routes.ts";
 import { modelRouteRoutes } from "./http/model-route-routes.ts";
@@ -121,10 +121,12 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
       logger.warn("provider type not supported by this version; provider skipped", { provider: p.name, type: p.type });
       continue;
     }
-    await admin.declare(p);
+    await admin.declare(p).catch((err: Error) => Promise.reject(new ConfigError([`providers (${String(p.name)}): ${err.message}`])));
   }
   await admin.reload();
-  for (const m of config.models) await routeAdmin.declare(m);
+  for (const [i, m] of config.models.entries()) {
+    await routeAdmin.declare(m).catch((err: Error) => Promise.reject(new ConfigError([`models[${i}] (${String(m.name)}): ${err.message}`])));
+  }
   await reloadRouting();
   const pricing = createPricing({ store: createSqlitePriceStore(db) });
   for (const p of config.prices) await pricing.set(p);

@@ -17,7 +17,11 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const gateway = await startGateway(config);
+  const gateway = await startGateway(config).catch((err: unknown) => {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    process.exit(2);
+  });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

@@ -11,6 +11,9 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChatService, Role } from "../../gen/gateway/v1/chat_pb.js";
 import { refusedUrl, startFaultUpstream, type Fault, type FaultUpstream } from "../support/fault-upstream.ts";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { ADMIN_KEY, startTestGateway } from "../support/test-gateway.ts";
 
 let a: FaultUpstream;
@@ -523,5 +526,42 @@ describe("load balancing", () => {
     const m = await route([{ provider: "pa" }, { provider: "pb" }]);
     const res = await fetch(`${gateway.url}/v1/models/${m}`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
     expect(await res.json()).toMatchObject({ id: m, owned_by: "pa", deployments: [`pa/${m}-m0`, `pb/${m}-m1`] });
+  });
+});
+
+describe("model routes from the config file", () => {
+  it("serves a route the config file declares, and refuses to start on an invalid one, naming it", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "gw-config-"));
+    try {
+      const good = join(dir, "good.json");
+      await writeFile(
+        good,
+        JSON.stringify({
+          providers: [
+            { name: "pa", base_url: a.url },
+            { name: "pb", base_url: b.url },
+          ],
+          models: [{ name: "house", strategy: "round-robin", deployments: [{ provider: "pa", model: "house-a" }, { provider: "pb", model: "house-b" }] }],
+        }),
+      );
+      const g = await startTestGateway({ ...ENV, GATEWAY_CONFIG: good });
+      try {
+        queue(a, { kind: "status", status: 503 }, { kind: "status", status: 503 });
+        const res = await fetch(`${g.url}/v1/chat/completions`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" },
+          body: JSON.stringify({ model: "house", messages: [{ role: "user", content: "Hi" }] }),
+        });
+        expect(res.status).toBe(200);
+        expect(res.headers.get("x-gateway-provider")).toBe("pb");
+      } finally {
+        await g.close();
+      }
+      const bad = join(dir, "bad.json");
+      await writeFile(bad, JSON.stringify({ providers: [{ name: "pa", base_url: a.url }], models: [{ name: "house", deployments: [{ provider: "nobody", model: "x" }] }] }));
+      await expect(startTestGateway({ ...ENV, GATEWAY_CONFIG: bad })).rejects.toThrowError(/models\[0\] \(house\): deployments\[0\]\.provider/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -26,6 +26,20 @@ describe("configuration", () => {
     }
   });
 
+  it("reads model routes from the config file, and routing settings from the environment with defaults", () => {
+    const file = JSON.stringify({
+      providers: [{ name: "azure", base_url: "https://x.test" }],
+      models: [{ name: "gpt-4o", strategy: "least-busy", deployments: [{ provider: "azure", model: "gpt-4o-eu", rpm: "${RPM}" }], fallbacks: ["claude-3-5-sonnet"] }],
+    });
+    const c = loadConfig({ RPM: "60", GATEWAY_MAX_ATTEMPTS: "6", GATEWAY_ROUTING_STRATEGY: "lowest-cost" }, ["--config", "x.json"], () => file);
+    expect(c.models).toEqual([{ name: "gpt-4o", strategy: "least-busy", deployments: [{ provider: "azure", model: "gpt-4o-eu", rpm: "60" }], fallbacks: ["claude-3-5-sonnet"] }]);
+    expect(c.routing).toMatchObject({ strategy: "lowest-cost", maxAttempts: 6, retriesPerDeployment: 1, firstTokenTimeoutMs: 120_000, stallTimeoutMs: 60_000 });
+    expect(loadConfig({}).routing.strategy).toBe("weighted");
+    expect(loadConfig({}).circuit).toEqual({ failureThreshold: 3, cooldownMs: 5_000, maxCooldownMs: 300_000 });
+    expect(loadConfig({}).probeIntervalMs).toBe(0);
+    expect(() => loadConfig({ GATEWAY_ROUTING_STRATEGY: "random" })).toThrowError(/GATEWAY_ROUTING_STRATEGY must be one of round-robin, weighted/);
+  });
+
   it("reports every problem at once", () => {
     const file = JSON.stringify({ providers: [{ api_key: "${MISSING}" }], extra: 1 });
     try {
