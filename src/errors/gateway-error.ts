@@ -89,6 +89,8 @@ export class GatewayError extends Error {
   readonly openaiCode: string | undefined;
   readonly status: number;
   readonly retryAfterSeconds: number | undefined;
+  /** Upstream attempts made before this error was answered (set by the failover; sent as `x-gateway-attempts`). */
+  attempts: number | undefined;
 
   constructor(kind: ErrorKind, message: string, options: GatewayErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });

@@ -43,6 +43,7 @@ export function sendError(res: HttpResponse, err: GatewayError): void {
   }
   const headers: Record<string, string> = {};
   if (err.retryAfterSeconds !== undefined) headers["retry-after"] = String(err.retryAfterSeconds);
+  if (err.attempts !== undefined) headers["x-gateway-attempts"] = String(err.attempts);
   sendJson(res, err.status, toOpenAIError(err), headers);
 }
 

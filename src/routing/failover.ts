@@ -109,12 +109,14 @@ export async function failover<T>(deps: FailoverDeps, req: FailoverRequest<T>): 
         return { served: { value: await req.run(candidate), candidate, attempts } };
       } catch (err) {
         const e = toGatewayError(err);
-        if (req.signal.aborted) throw new GatewayError("canceled", "the client went away", { cause: e });
+        if (req.signal.aborted) throw withAttempts(new GatewayError("canceled", "the client went away", { cause: e }), attempts);
         lastError = e;
         const verdict = classify(e);
-        if (verdict === "return") throw e;
+        if (verdict === "return") throw withAttempts(e, attempts);
         if (verdict === "next-model") return { next: "model" };
-        if (verdict === "next-deployment" || retry >= options.retriesPerDeployment) break;
+        // No retry once the deployment's circuit has opened: fail over.
+        const state = health.availability(d);
+        if (verdict === "next-deployment" || retry >= options.retriesPerDeployment || (!state.ok && state.reason === "cooldown")) break;
         const ms = backoffMs(retry + 1, e.retryAfterSeconds, options);
         if (ms === undefined) {
           // The upstream asked for longer than we wait here: skip it until then.
@@ -184,13 +186,22 @@ export async function failover<T>(deps: FailoverDeps, req: FailoverRequest<T>): 
     return served;
   }
   if (req.fallbacks.length > 0 && attempts > 0) metrics.fallbacks.inc({ model: deps.labels.model(req.plan), result: "failure" });
-  if (lastError) throw lastError;
-  if (refusal) throw refusal;
-  if (limitedUntil !== Infinity) {
-    throw new GatewayError("rate_limited", `every deployment of '${req.plan.name}' is at its rate limit`, {
-      code: "rate_limit_exceeded",
-      retryAfterSeconds: Math.max(1, Math.ceil(wait(limitedUntil, now()) / 1000)),
-    });
+  throw withAttempts(finalError(), attempts);
+
+  function finalError(): GatewayError {
+    if (lastError) return lastError;
+    if (refusal) return refusal;
+    if (limitedUntil !== Infinity) {
+      return new GatewayError("rate_limited", `every deployment of '${req.plan.name}' is at its rate limit`, {
+        code: "rate_limit_exceeded",
+        retryAfterSeconds: Math.max(1, Math.ceil(wait(limitedUntil, now()) / 1000)),
+      });
+    }
+    return new GatewayError("upstream_unavailable", `no deployment of '${req.plan.name}' could take the request within the attempt and time limits`);
   }
-  throw new GatewayError("upstream_unavailable", `no deployment of '${req.plan.name}' could take the request within the attempt and time limits`);
+}
+
+function withAttempts(e: GatewayError, attempts: number): GatewayError {
+  e.attempts = attempts;
+  return e;
 }

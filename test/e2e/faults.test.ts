@@ -228,6 +228,7 @@ describe("errors the caller caused are answered at once", () => {
     const r = await chat(m);
     expect(r.status).toBe(400);
     expect(r.json.error).toMatchObject({ message: "bad temperature", type: "invalid_request_error", param: "temperature" });
+    expect(r.headers.get("x-gateway-attempts")).toBe("1");
     expect(calls(a, m)).toBe(1);
     expect(calls(b, m, 1)).toBe(0);
   });
@@ -460,10 +461,14 @@ describe("health", () => {
 
   it("a single deployment is never cooled down to nothing: it is still tried when it is the only way", async () => {
     const m = await route([{ provider: "pa" }]);
-    queue(a, ...Array.from({ length: 4 }, () => ({ kind: "status", status: 500 }) as Fault));
-    expect((await chat(m)).status).toBe(500);
-    expect((await chat(m)).status).toBe(500);
-    const r = await chat(m); // the circuit is open, and a answers again
+    queue(a, ...Array.from({ length: 3 }, () => ({ kind: "status", status: 500 }) as Fault));
+    const first = await chat(m); // two failures in a row open the circuit
+    expect(first.status).toBe(500);
+    expect(first.headers.get("x-gateway-attempts")).toBe("2");
+    const second = await chat(m); // open, yet tried as the only way; no retry on an open circuit
+    expect(second.status).toBe(500);
+    expect(second.headers.get("x-gateway-attempts")).toBe("1");
+    const r = await chat(m); // still open, and a answers again
     expect(r.status).toBe(200);
     expect(r.json.choices[0].message.content).toBe("Hello from a.");
   });
