@@ -135,18 +135,20 @@ describe("Gemini stream decoder", () => {
     expect(thrown).toMatchObject({ kind: "upstream_error", status: 503, message: "The model is overloaded. Please try again later." });
   });
 
-  it("throws on the SDK's recorded bare error chunk and on an error sent as a data event", () => {
+  it("fails on the SDK's recorded bare error chunk and on an error sent as a data event, after the events before it", () => {
     const raw = fixtureBody("gemini-stream-errors-and-raw-framing.txt");
     const literal = /const invalidChunk =\s*'([^']+)'/.exec(raw)?.[1] ?? "";
     expect(literal).toContain('"status": "INTERNAL"');
     const valid = /const validChunk =\s*'([^']+)'/.exec(raw)?.[1]?.replaceAll("\\n", "\n") ?? "";
     const d = createGeminiStreamDecoder({ model: "m" });
     expect(d.push(valid).map((e) => e.type)).toEqual(["start", "delta", "finish"]);
-    expect(() => d.push(literal + "\n")).toThrowError(expect.objectContaining({ kind: "upstream_error", status: 500, message: "Internal error" }));
+    expect(d.push(literal + "\n")).toEqual([]);
+    expect(d.failed).toBe(true);
+    expect(() => d.finish()).toThrowError(expect.objectContaining({ kind: "upstream_error", status: 500, message: "Internal error" }));
     const e = createGeminiStreamDecoder({ model: "m" });
-    expect(() => e.push('data: {"error":{"code":429,"message":"Resource has been exhausted","status":"RESOURCE_EXHAUSTED"}}\r\n\r\n')).toThrowError(
-      expect.objectContaining({ kind: "rate_limited", status: 429 }),
-    );
+    // The events before the error in the same read are kept; the error comes on the next call.
+    expect(e.push(`${valid}data: {"error":{"code":429,"message":"Resource has been exhausted","status":"RESOURCE_EXHAUSTED"}}\r\n\r\n`).map((x) => x.type)).toEqual(["start", "delta", "finish"]);
+    expect(() => e.push("")).toThrowError(expect.objectContaining({ kind: "rate_limited", status: 429 }));
   });
 
   it("treats a stream that closes before any chunk carries a finish reason as truncated", () => {

@@ -10,8 +10,15 @@ import { mapGeminiBlockReason, mapGeminiFinishReason } from "./map-gemini-finish
 
 /** Decodes one Gemini `streamGenerateContent?alt=sse` body into chat events. */
 export interface GeminiStreamDecoder {
-  /** Feeds body bytes; returns the events they complete. @throws GatewayError on an in-band error. */
+  /**
+   * Feeds body bytes; returns the events they complete. An in-band error
+   * (or a malformed event) ends the decoding: the events before it are
+   * returned, and the next call throws it.
+   * @throws GatewayError once the decoder has failed.
+   */
   push(chunk: Uint8Array | string): ChatEvent[];
+  /** Whether the decoder has failed, so that the next call throws and no more input is needed. */
+  readonly failed: boolean;
   /**
    * Ends the body; returns the usage event (from the last `usageMetadata`).
    * @throws GatewayError when the stream ended before every candidate had a
@@ -176,17 +183,33 @@ export function createGeminiStreamDecoder(options: GeminiStreamDecoderOptions): 
     }
   }
 
+  /** An in-band error or a malformed event; thrown on the next call, after the events decoded before it. */
+  let failure: GatewayError | undefined;
+
+  /** Runs `step`, keeping the events it made before failing; the failure is thrown on the next call. */
+  function guarded(step: (out: ChatEvent[]) => void): ChatEvent[] {
+    if (failure) throw failure;
+    const out: ChatEvent[] = [];
+    try {
+      step(out);
+    } catch (err) {
+      failure = err as GatewayError;
+    }
+    return out;
+  }
+
   return {
-    push(chunk) {
-      const out: ChatEvent[] = [];
-      run(lines.push(chunk), out);
-      return out;
+    get failed() {
+      return failure !== undefined;
     },
+    push: (chunk) => guarded((out) => run(lines.push(chunk), out)),
     finish() {
-      const out: ChatEvent[] = [];
-      run(lines.finish(), out);
-      for (const e of sse.finish()) response(parse(e.data), out);
-      if (raw.trim() !== "") response(parse(raw), out);
+      const out = guarded((o) => {
+        run(lines.finish(), o);
+        for (const e of sse.finish()) response(parse(e.data), o);
+        if (raw.trim() !== "") response(parse(raw), o);
+      });
+      if (failure) throw failure;
       if (candidates.size === 0 || [...candidates.values()].some((c) => !c.finished)) throw truncated();
       if (usage) out.push({ type: "usage", usage });
       return out;
