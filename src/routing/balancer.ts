@@ -34,7 +34,7 @@ function rotate<T>(list: readonly T[], start: number): T[] {
  * smooth weighted round-robin state (nginx's algorithm: each pick adds every
  * weight to its current value, takes the largest, and subtracts the total
  * from it), so weights hold exactly over every cycle, without clumping.
- * Ties in the other strategies fall to round-robin order.
+ * Deployments that tie for the best in the other strategies take turns.
  */
 export function createBalancer(inputs: BalancerInputs, random: () => number = Math.random): Balancer {
   const counters = new Map<string, number>();
@@ -68,18 +68,33 @@ export function createBalancer(inputs: BalancerInputs, random: () => number = Ma
     return [chosen, ...rest];
   }
 
+  /**
+   * Sorts by `key`, lowest first, with the deployments that tie for the
+   * lowest taking turns (the model's round-robin counter); later ties keep
+   * the declared order.
+   */
+  function byKey(ds: readonly Deployment[], turn: number, key: (d: Deployment) => number): Deployment[] {
+    const sorted = [...ds].sort((a, b) => key(a) - key(b));
+    const best = key(sorted[0] as Deployment);
+    let tied = 1;
+    while (tied < sorted.length && key(sorted[tied] as Deployment) === best) tied++;
+    if (tied === 1) return sorted;
+    return [...rotate(sorted.slice(0, tied), turn % tied), ...sorted.slice(tied)];
+  }
+
   return {
     order(plan, strategy) {
       const ds = plan.deployments;
       if (ds.length === 1) return [ds[0] as Deployment];
-      const ring = rotate(ds, next(plan.name) % ds.length);
+      const turn = next(plan.name);
+      const ring = rotate(ds, turn % ds.length);
       switch (strategy) {
         case "round-robin":
           return ring;
         case "weighted":
           return weighted(plan, ring);
         case "least-busy":
-          return ring.sort((a, b) => inputs.inFlight(a) - inputs.inFlight(b));
+          return byKey(ds, turn, inputs.inFlight);
         case "lowest-latency": {
           // Unmeasured deployments first (their latency is unknown), then fastest.
           const sorted = ring.sort((a, b) => (inputs.latencyMs(a) ?? -1) - (inputs.latencyMs(b) ?? -1));
@@ -92,7 +107,7 @@ export function createBalancer(inputs: BalancerInputs, random: () => number = Ma
         }
         case "lowest-cost":
           // Unpriced deployments last: their cost is unknown.
-          return ring.sort((a, b) => (inputs.pricePerMtok(a) ?? Infinity) - (inputs.pricePerMtok(b) ?? Infinity));
+          return byKey(ds, turn, (d) => inputs.pricePerMtok(d) ?? Infinity);
         default: {
           const never: never = strategy;
           return never;

@@ -63,7 +63,6 @@ interface Entry {
   latency: number | undefined;
   lastError: string;
   lastProbe: number | undefined;
-  lastUsed: number;
 }
 
 /** Weight of the newest sample in the latency moving average. */
@@ -80,21 +79,24 @@ export function createDeploymentHealth(
 ): DeploymentHealth {
   const entries = new Map<string, Entry>();
 
+  /** The deployment's entry, moved to the end of the map: the map stays in least recently used order. */
   function entry(d: Deployment): Entry {
     let e = entries.get(d.id);
-    if (!e) {
+    if (e) {
+      entries.delete(d.id);
+    } else {
       if (entries.size >= MAX_ENTRIES) {
+        const t = now();
         for (const [id, old] of entries) {
-          if (old.state === "closed" && old.inFlight === 0) {
+          if (old.state === "closed" && old.inFlight === 0 && old.waitUntil <= t) {
             entries.delete(id);
             break;
           }
         }
       }
-      e = { state: "closed", failures: 0, opens: 0, openUntil: 0, waitUntil: 0, trial: false, inFlight: 0, latency: undefined, lastError: "", lastProbe: undefined, lastUsed: 0 };
-      entries.set(d.id, e);
+      e = { state: "closed", failures: 0, opens: 0, openUntil: 0, waitUntil: 0, trial: false, inFlight: 0, latency: undefined, lastError: "", lastProbe: undefined };
     }
-    e.lastUsed = now();
+    entries.set(d.id, e);
     return e;
   }
 

@@ -92,9 +92,15 @@ export async function failover<T>(deps: FailoverDeps, req: FailoverRequest<T>): 
   let limitedUntil = Infinity;
   const coolingDown: { plan: ModelPlan; d: Deployment; fallback: number; until: number }[] = [];
   const tried = new Set<string>();
+  /** Models that refused the request for its length: none of their deployments may get it again. */
+  const tooLong = new Set<string>();
+  let triedFallback = false;
 
-  /** Tries one deployment, retrying transient failures; returns the verdict that ended it. */
-  async function tryDeployment(plan: ModelPlan, d: Deployment, fallback: number): Promise<{ served: Served<T> } | { next: "deployment" | "model" }> {
+  /**
+   * Tries one deployment, retrying transient failures; returns the verdict
+   * that ended it. `lastResort` sends to a deployment that is cooling down.
+   */
+  async function tryDeployment(plan: ModelPlan, d: Deployment, fallback: number, lastResort = false): Promise<{ served: Served<T> } | { next: "deployment" | "model" }> {
     for (let retry = 0; ; retry++) {
       if (attempts >= options.maxAttempts || now() >= deadline) return { next: "model" };
       const limit = await limits.admit(d);
@@ -103,8 +109,11 @@ export async function failover<T>(deps: FailoverDeps, req: FailoverRequest<T>): 
         limitedUntil = Math.min(limitedUntil, now() + limit.retryAfterSeconds * 1000);
         return { next: "deployment" };
       }
+      // Checked again after the wait above: another request may have taken a half-open circuit's one trial.
+      if (!lastResort && !health.availability(d).ok) return { next: "deployment" };
       const candidate: Candidate = { plan, deployment: d, attempt: ++attempts, fallback };
       tried.add(d.id);
+      if (fallback > 0) triedFallback = true;
       try {
         return { served: { value: await req.run(candidate), candidate, attempts } };
       } catch (err) {
@@ -113,7 +122,10 @@ export async function failover<T>(deps: FailoverDeps, req: FailoverRequest<T>): 
         lastError = e;
         const verdict = classify(e);
         if (verdict === "return") throw withAttempts(e, attempts);
-        if (verdict === "next-model") return { next: "model" };
+        if (verdict === "next-model") {
+          tooLong.add(plan.name);
+          return { next: "model" };
+        }
         // No retry once the deployment's circuit has opened: fail over.
         const state = health.availability(d);
         if (verdict === "next-deployment" || retry >= options.retriesPerDeployment || (!state.ok && state.reason === "cooldown")) break;
@@ -164,17 +176,20 @@ export async function failover<T>(deps: FailoverDeps, req: FailoverRequest<T>): 
   }
 
   let served = await tryChain();
-  // Every deployment was busy at its limit and nothing failed: wait for the soonest, within the bound.
-  if (!served && attempts === 0 && coolingDown.length === 0 && limitedUntil !== Infinity && wait(limitedUntil, now()) <= options.rateLimitWaitMs) {
-    await deps.sleep(wait(limitedUntil, now()), req.signal);
-    limitedUntil = Infinity;
-    served = await tryChain();
+  // Every deployment was busy at its limit and nothing failed: wait for the soonest, within the bound and the deadline.
+  if (!served && attempts === 0 && coolingDown.length === 0 && limitedUntil !== Infinity) {
+    const ms = wait(limitedUntil, now());
+    if (ms <= options.rateLimitWaitMs && now() + ms < deadline) {
+      await deps.sleep(ms, req.signal);
+      limitedUntil = Infinity;
+      served = await tryChain();
+    }
   }
   // Last resort: deployments in cooldown, soonest to recover first. Never cooled down to nothing.
-  if (!served && lastError?.kind !== "invalid_request") {
+  if (!served) {
     for (const c of coolingDown.sort((a, b) => a.until - b.until)) {
-      if (tried.has(c.d.id)) continue;
-      const result = await tryDeployment(c.plan, c.d, c.fallback);
+      if (tried.has(c.d.id) || tooLong.has(c.plan.name)) continue;
+      const result = await tryDeployment(c.plan, c.d, c.fallback, true);
       if ("served" in result) {
         served = result.served;
         break;
@@ -185,7 +200,7 @@ export async function failover<T>(deps: FailoverDeps, req: FailoverRequest<T>): 
     if (served.candidate.fallback > 0) metrics.fallbacks.inc({ model: deps.labels.model(req.plan), result: "success" });
     return served;
   }
-  if (req.fallbacks.length > 0 && attempts > 0) metrics.fallbacks.inc({ model: deps.labels.model(req.plan), result: "failure" });
+  if (triedFallback) metrics.fallbacks.inc({ model: deps.labels.model(req.plan), result: "failure" });
   throw withAttempts(finalError(), attempts);
 
   function finalError(): GatewayError {

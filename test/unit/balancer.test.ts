@@ -172,17 +172,14 @@ describe("balancer", () => {
     for (let i = 0; i < 4; i++) expect(names(balancer.order(p, "lowest-cost"))).toEqual(["c", "a", "b"]);
   });
 
-  // BUG (balancer.ts, order()): ties are broken by rotating the whole ring, not the tied group, so
-  // a tied deployment that follows untied ones in the list takes their turns: 3:1 here, not 1:1.
-  it.fails("lowest-cost spreads requests evenly over the deployments that share the lowest price", () => {
+  it("lowest-cost spreads requests evenly over the deployments that share the lowest price", () => {
     const balancer = createBalancer(inputs({ price: { a: 5, b: 5, c: 9, d: 9 } }));
     const p = plan("m", [a, b, c, deployment("d")]);
     const { counts } = firstPicks(() => balancer.order(p, "lowest-cost"), 400);
     expect(counts).toEqual({ a: 200, b: 200 });
   });
 
-  // BUG: the same tie-break as lowest-cost; the two idle deployments get 300 and 100 of 400.
-  it.fails("least-busy spreads requests evenly over the deployments that are equally idle", () => {
+  it("least-busy spreads requests evenly over the deployments that are equally idle", () => {
     const balancer = createBalancer(inputs({ inFlight: { c: 4, d: 4 } }));
     const p = plan("m", [a, b, c, deployment("d")]);
     const { counts } = firstPicks(() => balancer.order(p, "least-busy"), 400);

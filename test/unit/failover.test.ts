@@ -442,10 +442,7 @@ describe("failover", () => {
     expect(h.waits).toEqual([]);
   });
 
-  // BUG (failover.ts, the rate-limit wait after the first tryChain): the wait is bounded by
-  // rateLimitWaitMs but not by the deadline, so the request sleeps past its deadline, then may start
-  // no attempt and answers 502 "no deployment could take the request" instead of 429 with Retry-After.
-  it.fails("answers 429 at once, without waiting, when the rate limit frees up only after the deadline", async () => {
+  it("answers 429 at once, without waiting, when the rate limit frees up only after the deadline", async () => {
     const h = harness({ rateLimitWaitMs: 60_000, deadlineMs: 30_000 }, [route("lim", [spec("a:l-a", { rpm: 1 })])]);
     await h.limits.admit(h.deployment("a/l-a"));
     h.clock.t += 15_000; // frees up in 45 s; the deadline is in 30 s
@@ -462,10 +459,7 @@ describe("failover", () => {
     expect(served.candidate.deployment.id).toBe("c/f-c");
   });
 
-  // BUG (failover.ts, the last-resort loop): a context-length error must never be resent to the model
-  // that rejected it, but when the fallback then fails transiently, the last resort sends the same
-  // request to the rejecting model's deployment that was in cooldown.
-  it.fails("never resends a context-length error to another deployment of the same model, even as a last resort", async () => {
+  it("never resends a context-length error to another deployment of the same model, even as a last resort", async () => {
     const h = harness({}, [route("m", [spec("b:m-b"), spec("a:m-a")], ["f"]), route("f", [spec("c:f-c")])]);
     h.coolDown("b/m-b"); // ordered first, skipped for its cooldown
     h.script("a/m-a", contextError());
@@ -475,10 +469,7 @@ describe("failover", () => {
     expect(h.calls).toEqual(["1:a/m-a", "2:c/f-c#1", "3:c/f-c#1"]);
   });
 
-  // BUG (failover.ts, `lastError?.kind !== "invalid_request"` guard of the last resort): after a
-  // context-length error, a fallback whose only deployment is in cooldown is never tried, though it
-  // is the only way to answer; the client gets the context-length error.
-  it.fails("tries the fallback model's only deployment in cooldown after a context-length error", async () => {
+  it("tries the fallback model's only deployment in cooldown after a context-length error", async () => {
     const h = harness();
     h.coolDown("c/f-c");
     h.script("a/m-a", contextError());
@@ -487,10 +478,7 @@ describe("failover", () => {
     expect(served.candidate.plan.name).toBe("f");
   });
 
-  // BUG (failover.ts, end of failover()): `fallbacks{result="failure"}` counts requests that never
-  // went to a fallback (here the attempts ran out on the requested model), though the metric is
-  // "Requests that went to a fallback model".
-  it.fails("counts no fallback failure when the fallback model was never tried", async () => {
+  it("counts no fallback failure when the fallback model was never tried", async () => {
     const h = harness({ maxAttempts: 2 });
     h.script("a/m-a", serverError(), serverError());
     await expect(failover(h.deps, h.request())).rejects.toMatchObject({ kind: "upstream_error" });
@@ -498,10 +486,7 @@ describe("failover", () => {
     expect(await count(h.metrics, "gateway_fallbacks_total", { model: "m", result: "failure" })).toBe(0);
   });
 
-  // BUG (failover.ts, tryDeployment): availability is checked before `await limits.admit(d)` and the
-  // trial slot is taken only when the attempt starts, so requests that check in the same tick (or
-  // while a Redis limiter answers) all pass a half-open circuit: several trials at once.
-  it.fails("sends one trial to a half-open deployment even when two requests arrive together", async () => {
+  it("sends one trial to a half-open deployment even when two requests arrive together", async () => {
     const h = harness({}, [route("fast", [spec("a:x-a"), spec("b:x-b")], [], "lowest-latency")]);
     h.deps = { ...h.deps, balancer: createBalancer({ inFlight: h.health.inFlight, latencyMs: h.health.latencyMs, pricePerMtok: () => undefined }, () => 0.5) };
     const a = h.deployment("a/x-a");
