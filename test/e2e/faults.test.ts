@@ -482,6 +482,29 @@ describe("health", () => {
   });
 });
 
+describe("readiness", () => {
+  it("/readyz answers 503 unavailable while every known deployment is cooling down, and 200 once one recovers", async () => {
+    const c = await startFaultUpstream({ name: "c" });
+    const g = await startTestGateway({ ...ENV, GATEWAY_CIRCUIT_FAILURES: "1", GATEWAY_CIRCUIT_COOLDOWN_MS: "300" });
+    try {
+      const post = (path: string, body: unknown) =>
+        fetch(`${g.url}${path}`, { method: "POST", headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+      expect((await post("/v1/providers", { name: "pc", base_url: c.url, model_names: ["only"] })).status).toBe(201);
+      expect((await fetch(`${g.url}/readyz`)).status).toBe(200);
+      c.next({ kind: "status", status: 503 });
+      expect((await post("/v1/chat/completions", { model: "only", messages: [{ role: "user", content: "Hi" }] })).status).toBe(503);
+      const down = await fetch(`${g.url}/readyz`);
+      expect(down.status).toBe(503);
+      expect(await down.json()).toEqual({ status: "unavailable" });
+      await new Promise((r) => setTimeout(r, 350));
+      expect((await fetch(`${g.url}/readyz`)).status).toBe(200); // the cooldown is over: a trial may go
+    } finally {
+      await g.close();
+      await c.close();
+    }
+  });
+});
+
 describe("deployment rate limits", () => {
   it("a deployment at its rpm is skipped for another; when every one is, 429 with Retry-After", async () => {
     const m = await route([
