@@ -177,6 +177,11 @@ describe("Anthropic request mapping: messages and content (table 5.2)", () => {
     ]);
   });
 
+  it("sends the common misspelling image/jpg as image/jpeg", () => {
+    const body = build({ messages: [user([{ type: "image_url", image_url: { url: `data:image/jpg;base64,${PNG}` } }])] });
+    expect(body.messages[0].content[0]).toEqual({ type: "image", source: { type: "base64", media_type: "image/jpeg", data: PNG } });
+  });
+
   it("refuses an image type Anthropic does not take, naming the part", () => {
     const err = rejection(() => build({ messages: [user([{ type: "text", text: "x" }, { type: "image_url", image_url: { url: "data:image/bmp;base64,Qk0=" } }])] }));
     expect(err.status).toBe(400);

@@ -141,4 +141,18 @@ describe("Anthropic stream decoder", () => {
     const body = streamOf("anthropic-stream-text-after-429.txt").replace("event: ping", 'event: brand_new\ndata: {"type":"brand_new","x":1}\n\nevent: ping');
     expect(content(decode(body))).toBe("[12345,67890]");
   });
+
+  it("gives a streamed tool call without arguments \"{}\", as the unary answer has it", () => {
+    const frames = [
+      ["message_start", { type: "message_start", message: { id: "msg_1", model: "claude-x", usage: { input_tokens: 5, output_tokens: 0 } } }],
+      ["content_block_start", { type: "content_block_start", index: 0, content_block: { type: "tool_use", id: "toolu_1", name: "now", input: {} } }],
+      ["content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "input_json_delta", partial_json: "" } }],
+      ["content_block_stop", { type: "content_block_stop", index: 0 }],
+      ["message_delta", { type: "message_delta", delta: { stop_reason: "tool_use" }, usage: { output_tokens: 3 } }],
+      ["message_stop", { type: "message_stop" }],
+    ] as const;
+    const events = decode(frames.map(([e, d]) => `event: ${e}\ndata: ${JSON.stringify(d)}\n\n`).join(""));
+    const args = events.flatMap((e) => (e.type === "delta" ? (e.toolCalls ?? []) : [])).map((t) => t.arguments ?? "").join("");
+    expect(args).toBe("{}");
+  });
 });

@@ -37,10 +37,12 @@ function textBlock(text: string, part?: Record<string, unknown>): AnthropicBlock
 }
 
 function inlineImage(image: InlineImage, param: string): AnthropicBlock {
-  if (!IMAGE_TYPES.has(image.mimeType)) {
+  // "image/jpg" is a common misspelling that browsers and SDKs produce; Anthropic knows only image/jpeg.
+  const mediaType = image.mimeType.toLowerCase() === "image/jpg" ? "image/jpeg" : image.mimeType.toLowerCase();
+  if (!IMAGE_TYPES.has(mediaType)) {
     throw bad(param, `image type ${image.mimeType} is not supported by Anthropic (jpeg, png, gif and webp are)`);
   }
-  return { type: "image", source: { type: "base64", media_type: image.mimeType, data: image.base64 } };
+  return { type: "image", source: { type: "base64", media_type: mediaType, data: image.base64 } };
 }
 
 /** Whether the mapper needs the image at `url` fetched first: plain http URLs, which Anthropic's URL source does not take. */

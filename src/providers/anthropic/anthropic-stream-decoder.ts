@@ -151,8 +151,9 @@ export function createAnthropicStreamDecoder(now: () => number = Date.now): Anth
         return;
       case "content_block_stop": {
         const state = typeof json.index === "number" ? blocks.get(json.index) : undefined;
-        if (state?.kind === "tool" && !state.argsSeen && isRecord(state.input) && Object.keys(state.input).length > 0) {
-          out.push(toolDelta({ index: state.toolIndex, arguments: JSON.stringify(state.input) }));
+        // A call without argument fragments: its arguments are the start's input, "{}" when empty (as a unary answer has them).
+        if (state?.kind === "tool" && !state.argsSeen) {
+          out.push(toolDelta({ index: state.toolIndex, arguments: JSON.stringify(isRecord(state.input) ? state.input : {}) }));
         }
         return;
       }
