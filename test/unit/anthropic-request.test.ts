@@ -153,8 +153,15 @@ describe("Anthropic request mapping: unsupported parameters", () => {
   });
 
   it("accepts the values that change nothing, and the extras it maps", () => {
-    const req = request({ n: 1, logprobs: false, presence_penalty: 0, frequency_penalty: 0, temperature: 1, reasoning_effort: "low", top_k: 5, metadata: null });
+    const req = request({ n: 1, logprobs: false, presence_penalty: 0, frequency_penalty: 0, temperature: 1, reasoning_effort: "low", top_p: 0.95, metadata: null });
     expect(anthropicUnsupportedParams(req)).toEqual([]);
+    expect(anthropicUnsupportedParams(request({ temperature: 0.2, top_k: 5, top_p: 0.5, tool_choice: "required" }))).toEqual([]);
+  });
+
+  it("names what extended thinking cannot take: temperature but 1, top_k, top_p below 0.95, forced tool use", () => {
+    const req = request({ reasoning_effort: "medium", temperature: 0.2, top_k: 5, top_p: 0.9, tool_choice: { type: "function", function: { name: "f" } } });
+    expect(anthropicUnsupportedParams(req).sort()).toEqual(["temperature", "tool_choice", "top_k", "top_p"]);
+    expect(anthropicUnsupportedParams(request({ reasoning_effort: "none", temperature: 0.2 }))).toEqual([]);
   });
 });
 

@@ -52,6 +52,15 @@ export function anthropicUnsupportedParams(req: ChatRequest): string[] {
   for (const [key, value] of Object.entries(req.extra)) {
     if (value !== undefined && value !== null && !MAPPED_EXTRAS.has(key)) out.push(key);
   }
+  // Extended thinking takes no temperature but 1, no top_k, top_p only from 0.95, and no forced tool use:
+  // https://docs.claude.com/en/docs/build-with-claude/extended-thinking#feature-compatibility
+  const effort = req.extra.reasoning_effort;
+  if (effort !== undefined && effort !== null && effort !== "none") {
+    if (req.temperature !== undefined && req.temperature !== 1 && !out.includes("temperature")) out.push("temperature");
+    if (req.top_p !== undefined && req.top_p < 0.95) out.push("top_p");
+    if (req.extra.top_k !== undefined && req.extra.top_k !== null) out.push("top_k");
+    if (req.tool_choice === "required" || typeof req.tool_choice === "object") out.push("tool_choice");
+  }
   return out;
 }
 
