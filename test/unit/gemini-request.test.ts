@@ -131,6 +131,25 @@ describe("Gemini request mapping (wire-formats 5.1)", () => {
     });
     expect(body({ tools: [weatherTool] })).not.toHaveProperty("toolConfig");
     expect(body({ tool_choice: "none" })).not.toHaveProperty("toolConfig");
+    expect(() => body({ tool_choice: "required" })).toThrowError(expect.objectContaining({ param: "tool_choice", status: 400 }));
+  });
+
+  it("refuses a conversation of system messages only, which Gemini cannot answer", () => {
+    expect(() => buildGeminiRequestBody(request({ messages: [{ role: "system", content: "Be brief." }] }), "gemini-2.5-flash")).toThrowError(
+      expect.objectContaining({ param: "messages", status: 400 }),
+    );
+  });
+
+  it("gives Gemini 3 the documented placeholder signature on a replayed tool call the gateway did not make", () => {
+    const messages: ChatRequest["messages"] = [
+      { role: "user", content: "Weather?" },
+      { role: "assistant", content: null, tool_calls: [{ id: "toolu_01", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' } }, { id: "toolu_02", type: "function", function: { name: "get_weather", arguments: '{"city":"Rome"}' } }] },
+      { role: "tool", tool_call_id: "toolu_01", content: "sunny" },
+      { role: "tool", tool_call_id: "toolu_02", content: "rain" },
+    ];
+    const parts = (model: string) => (buildGeminiRequestBody(request({ messages }), model).contents as { parts: Record<string, unknown>[] }[])[1]?.parts;
+    expect(parts("gemini-3-pro-preview")?.map((p) => p.thoughtSignature)).toEqual(["skip_thought_signature_validator", undefined]);
+    expect(parts("gemini-2.5-flash")?.map((p) => p.thoughtSignature)).toEqual([undefined, undefined]);
   });
 
   it("maps response_format json_object to a JSON MIME type, and json_schema to that plus responseJsonSchema", () => {

@@ -107,12 +107,18 @@ function parseArguments(text: string, param: string): Record<string, unknown> {
 }
 
 /**
+ * The placeholder signature Google documents for function calls whose
+ * signature is unknown. https://ai.google.dev/gemini-api/docs/thought-signatures
+ */
+export const SKIP_SIGNATURE = "skip_thought_signature_validator";
+
+/**
  * An assistant message as a model turn: text, then one `functionCall` per
  * tool call. Thought signatures and Gemini's call ids return where Gemini
  * gave them: each call's from its tool call id; `reasoning_signature` on the
  * first call when no call carries one, else on the last text part.
  */
-function modelParts(m: ChatMessage, path: string, images: ResolvedImages): GeminiRequestPart[] {
+function modelParts(m: ChatMessage, path: string, images: ResolvedImages, requireSignatures: boolean): GeminiRequestPart[] {
   const text = contentParts(m.content, `${path}.content`, images);
   const calls = (m.tool_calls ?? []).map((tc, j): GeminiRequestPart => {
     const { signature, upstreamId } = readGeminiToolCallId(tc.id);
@@ -129,6 +135,10 @@ function modelParts(m: ChatMessage, path: string, images: ResolvedImages): Gemin
     else if (last) last.thoughtSignature ??= signature;
     else if (calls.length === 0) text.push({ text: "", thoughtSignature: signature });
   }
+  // Calls the gateway did not make (another provider's, or rebuilt history) carry no signature;
+  // Gemini 3 rejects those unless the first carries Google's documented placeholder.
+  const [first] = calls;
+  if (requireSignatures && first && !calls.some((c) => c.thoughtSignature !== undefined)) first.thoughtSignature = SKIP_SIGNATURE;
   return [...text, ...calls];
 }
 
@@ -162,6 +172,7 @@ function functionResponse(content: string): Record<string, unknown> {
 export function mapGeminiContents(
   messages: readonly ChatMessage[],
   images: ResolvedImages,
+  options: { requireSignatures?: boolean } = {},
 ): { contents: GeminiContent[]; systemInstruction?: { parts: { text: string }[] } } {
   const system: { text: string }[] = [];
   const contents: GeminiContent[] = [];
@@ -185,7 +196,7 @@ export function mapGeminiContents(
         return append("user", contentParts(m.content, `${path}.content`, images));
       case "assistant":
         for (const tc of m.tool_calls ?? []) callNames.set(tc.id, tc.function.name);
-        return append("model", modelParts(m, path, images));
+        return append("model", modelParts(m, path, images, options.requireSignatures === true));
       case "tool": {
         const id = m.tool_call_id ?? "";
         const name = callNames.get(id) ?? (typeof m.name === "string" && m.name !== "" ? m.name : undefined);

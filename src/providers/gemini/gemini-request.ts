@@ -1,3 +1,4 @@
+import { GatewayError } from "../../errors/gateway-error.ts";
 import type { ChatRequest, ChatTool, ToolChoice } from "../../chat/chat-types.ts";
 import { mapGeminiContents, type ResolvedImages } from "./gemini-contents.ts";
 
@@ -59,6 +60,9 @@ function toolConfig(choice: ToolChoice): Record<string, unknown> {
   }
 }
 
+/** Gemini 3 models: thinking levels, and thought signatures required on replayed function calls. */
+const GEMINI_3 = /(^|\/)gemini-3/;
+
 /**
  * `reasoning_effort` as a `thinkingConfig`: Gemini 3 models take a
  * `thinkingLevel` (low for none/minimal/low, high for medium/high), earlier
@@ -68,7 +72,7 @@ function toolConfig(choice: ToolChoice): Record<string, unknown> {
  */
 function thinkingConfig(effort: Effort, model: string): Record<string, unknown> {
   const includeThoughts = effort !== "none";
-  if (/(^|\/)gemini-3/.test(model)) {
+  if (GEMINI_3.test(model)) {
     return { thinkingLevel: effort === "medium" || effort === "high" ? "high" : "low", includeThoughts };
   }
   return { thinkingBudget: BUDGETS[effort], includeThoughts };
@@ -92,7 +96,14 @@ function thinkingConfig(effort: Effort, model: string): Record<string, unknown> 
  * @throws GatewayError `invalid_request` as `mapGeminiContents` does.
  */
 export function buildGeminiRequestBody(req: ChatRequest, model: string, images: ResolvedImages = new Map()): Record<string, unknown> {
-  const body: Record<string, unknown> = { ...mapGeminiContents(req.messages, images) };
+  const body: Record<string, unknown> = { ...mapGeminiContents(req.messages, images, { requireSignatures: GEMINI_3.test(model) }) };
+  if ((body.contents as unknown[]).length === 0) {
+    throw new GatewayError("invalid_request", "messages: Gemini needs at least one user or assistant message besides the system ones", { param: "messages" });
+  }
+  // "auto" and "none" without tools change nothing; a required or named call cannot be honoured.
+  if ((req.tool_choice === "required" || typeof req.tool_choice === "object") && req.tool_choice !== null && (!req.tools || req.tools.length === 0)) {
+    throw new GatewayError("invalid_request", "tool_choice: requires a tool call, but the request gives no tools", { param: "tool_choice" });
+  }
   const config: Record<string, unknown> = {};
   const set = (key: string, value: unknown) => {
     if (value !== undefined && value !== null) config[key] = value;
