@@ -59,11 +59,12 @@ describe("Gemini stream decoder", () => {
     expect(events.at(-1)).toMatchObject({ type: "usage", usage: { promptTokens: 6, completionTokens: 20, totalTokens: 26 } });
   });
 
-  it("turns the recorded function call into one whole tool call delta whose id carries the thought signature, finished as tool_calls although Gemini said STOP", () => {
+  it("turns the recorded function call into an opening tool call fragment (id carrying the thought signature, name, empty arguments) and then its arguments, finished as tool_calls although Gemini said STOP", () => {
     const events = decode(fixtureResponse("gemini-stream-function-call-thought-signature.txt", 1));
     const calls = deltas(events).flatMap((e) => e.toolCalls ?? []);
-    expect(calls).toHaveLength(1);
-    expect(calls[0]).toMatchObject({ index: 0, name: "customDivide", arguments: '{"denominator":2,"numerator":10}' });
+    expect(calls).toHaveLength(2);
+    expect(calls[0]).toMatchObject({ index: 0, name: "customDivide", arguments: "" });
+    expect(calls[1]).toEqual({ index: 0, arguments: '{"denominator":2,"numerator":10}' });
     expect(calls[0]?.id).toMatch(/^call_[A-Za-z0-9]{16}_s[A-Za-z0-9_-]+$/);
     expect(thoughtSignatureOfToolCallId(calls[0]?.id ?? "")).toMatch(/^CiQBVKhc7gVNlWrmzW9MEk\/bjBDPDpxUEY9TBFuB8vn6CVjiCFgKeAFUqFz.*GeB1$/);
     expect(events.find((e) => e.type === "finish")).toEqual({ type: "finish", index: 0, reason: { unified: "tool_calls", raw: "STOP" } });
@@ -91,10 +92,19 @@ describe("Gemini stream decoder", () => {
   it("indexes parallel calls per candidate with an id on each, the first carrying the turn's signature", () => {
     const events = decode(fixtureResponse("gemini-stream-parallel-calls.txt"));
     expect(text(events)).toBe("Let me look both up.");
-    const calls = deltas(events).flatMap((e) => e.toolCalls ?? []);
+    const calls = deltas(events)
+      .flatMap((e) => e.toolCalls ?? [])
+      .filter((c) => c.id !== undefined);
     expect(calls.map((c) => [c.index, c.name, c.arguments])).toEqual([
-      [0, "get_weather", '{"city":"Paris"}'],
-      [1, "get_weather", '{"city":"Rome"}'],
+      [0, "get_weather", ""],
+      [1, "get_weather", ""],
+    ]);
+    const args = deltas(events)
+      .flatMap((e) => e.toolCalls ?? [])
+      .filter((c) => c.id === undefined);
+    expect(args).toEqual([
+      { index: 0, arguments: '{"city":"Paris"}' },
+      { index: 1, arguments: '{"city":"Rome"}' },
     ]);
     expect(new Set(calls.map((c) => c.id)).size).toBe(2);
     expect(thoughtSignatureOfToolCallId(calls[0]?.id ?? "")).toMatch(/^Ci0BVKhc7nIrgrUl8wn5/);

@@ -86,7 +86,8 @@ function truncated(): GatewayError {
  * frames them with CRLF; LF and CR are accepted too), no `[DONE]`: the
  * stream is complete when every candidate it opened has a `finishReason`.
  * Text parts become content deltas, thought parts reasoning deltas, each
- * function call one tool call delta (generated id, name, whole arguments)
+ * function call an opening tool call delta (generated id, name, empty
+ * arguments) and then one with its whole arguments, as OpenAI streams them,
  * indexed per candidate; the first delta of each candidate carries the role.
  * A bare `{"error":…}` (with or without `data:`) throws the mapped
  * GatewayError. Usage comes once, at the end, from the last `usageMetadata`.
@@ -135,9 +136,13 @@ export function createGeminiStreamDecoder(options: GeminiStreamDecoderOptions): 
       let content = "";
       let reasoning = "";
       const calls: ToolCallDelta[] = [];
+      /** Each call's arguments, sent after its opening fragment (as OpenAI streams them). */
+      const args: ToolCallDelta[] = [];
       for (const part of candidateParts(c)) {
         if (part.kind === "call") {
-          calls.push({ index: state.toolCalls++, id: newToolCallId(part.signature, part.id), name: part.name, arguments: part.arguments });
+          const call = state.toolCalls++;
+          calls.push({ index: call, id: newToolCallId(part.signature, part.id), name: part.name, arguments: "" });
+          args.push({ index: call, arguments: part.arguments });
           continue;
         }
         if (part.signature !== undefined) ev.reasoningSignature = part.signature;
@@ -150,6 +155,7 @@ export function createGeminiStreamDecoder(options: GeminiStreamDecoderOptions): 
       const logprobs = mapGeminiLogprobs(c.logprobsResult);
       if (logprobs !== undefined) ev.logprobs = logprobs;
       if (Object.keys(ev).length > 2) out.push(ev);
+      if (args.length > 0) out.push({ type: "delta", index, toolCalls: args });
       if (typeof c.finishReason === "string" && !state.finished) {
         state.finished = true;
         out.push({ type: "finish", index, reason: mapGeminiFinishReason(c.finishReason, state.toolCalls > 0) });
