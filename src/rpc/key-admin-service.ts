@@ -1,12 +1,12 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
+import type { ConnectRouter } from "@connectrpc/connect";
 import { BudgetPeriod as ProtoPeriod, KeyAdminService, KeySchema, type Key as ProtoKey } from "../../gen/gateway/v1/key_admin_pb.js";
 import type { BudgetTracker } from "../billing/budget-tracker.ts";
 import { GatewayError } from "../errors/gateway-error.ts";
 import type { ApiKeyRecord, BudgetPeriod } from "../keys/api-key.ts";
 import type { KeyInput, KeyService } from "../keys/key-service.ts";
-import { withConnectErrors } from "./connect-errors.ts";
+import { adminGuard } from "./admin-rpc.ts";
 
 const PERIODS: Record<BudgetPeriod, ProtoPeriod> = { day: ProtoPeriod.DAY, month: ProtoPeriod.MONTH, total: ProtoPeriod.TOTAL };
 const FROM_PROTO: Record<number, BudgetPeriod | undefined> = { [ProtoPeriod.DAY]: "day", [ProtoPeriod.MONTH]: "month", [ProtoPeriod.TOTAL]: "total" };
@@ -76,11 +76,7 @@ export function registerKeyAdminService(
   deps: { keys: KeyService; budgets: BudgetTracker; checkAdmin: (authorization: string | undefined) => void },
 ): void {
   const { keys, budgets } = deps;
-  const guarded = <T>(ctx: HandlerContext, body: () => Promise<T>) =>
-    withConnectErrors(() => {
-      deps.checkAdmin(ctx.requestHeader.get("authorization") ?? undefined);
-      return body();
-    });
+  const guarded = adminGuard(deps.checkAdmin);
   router.service(KeyAdminService, {
     listKeys: (req, ctx) =>
       guarded(ctx, async () => {

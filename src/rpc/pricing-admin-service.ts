@@ -1,8 +1,8 @@
-import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
+import type { ConnectRouter } from "@connectrpc/connect";
 import { PricingAdminService } from "../../gen/gateway/v1/pricing_admin_pb.js";
 import type { Pricing } from "../billing/pricing.ts";
 import { GatewayError } from "../errors/gateway-error.ts";
-import { withConnectErrors } from "./connect-errors.ts";
+import { adminGuard } from "./admin-rpc.ts";
 
 function priceOut(p: { provider?: string; model: string; input: number; output: number; cachedInput: number }, builtin: boolean) {
   return {
@@ -19,11 +19,7 @@ function priceOut(p: { provider?: string; model: string; input: number; output: 
 /** Registers `gateway.v1.PricingAdminService` (admin key only), over the same {@link Pricing} as REST. */
 export function registerPricingAdminService(router: ConnectRouter, deps: { pricing: Pricing; checkAdmin: (authorization: string | undefined) => void }): void {
   const { pricing } = deps;
-  const guarded = <T>(ctx: HandlerContext, body: () => Promise<T>) =>
-    withConnectErrors(async () => {
-      deps.checkAdmin(ctx.requestHeader.get("authorization") ?? undefined);
-      return body();
-    });
+  const guarded = adminGuard(deps.checkAdmin);
   router.service(PricingAdminService, {
     listPrices: (_req, ctx) =>
       guarded(ctx, async () => {

@@ -1,5 +1,5 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
+import type { ConnectRouter } from "@connectrpc/connect";
 import {
   ProviderAdminService,
   ProviderType as ProtoType,
@@ -8,7 +8,7 @@ import {
 import { maskKey, type ProviderAdmin, type ProviderInput } from "../admin/provider-admin.ts";
 import { GatewayError } from "../errors/gateway-error.ts";
 import type { ProviderRecord, ProviderType } from "../providers/provider.ts";
-import { withConnectErrors } from "./connect-errors.ts";
+import { adminGuard, pageByName } from "./admin-rpc.ts";
 
 const TYPES: Record<number, ProviderType | undefined> = {
   [ProtoType.UNSPECIFIED]: undefined,
@@ -62,10 +62,6 @@ function toInput(p: ProtoProvider | undefined, mask?: readonly string[]): Provid
   };
 }
 
-function pageToken(name: string): string {
-  return Buffer.from(name, "utf8").toString("base64url");
-}
-
 /**
  * Registers `gateway.v1.ProviderAdminService`; every call needs the admin
  * key. Reads and writes go through the same {@link ProviderAdmin} as REST.
@@ -75,21 +71,12 @@ export function registerProviderAdminService(
   deps: { admin: ProviderAdmin; checkAdmin: (authorization: string | undefined) => void },
 ): void {
   const { admin } = deps;
-  const guarded = <T>(ctx: HandlerContext, body: () => Promise<T>) =>
-    withConnectErrors(() => {
-      deps.checkAdmin(ctx.requestHeader.get("authorization") ?? undefined);
-      return body();
-    });
+  const guarded = adminGuard(deps.checkAdmin);
   router.service(ProviderAdminService, {
     listProviders: (req, ctx) =>
       guarded(ctx, async () => {
-        if (req.pageSize < 0) throw new GatewayError("invalid_request", "page_size: must not be negative", { param: "page_size" });
-        const size = Math.min(req.pageSize || 100, 1000);
-        const after = req.pageToken === "" ? "" : Buffer.from(req.pageToken, "base64url").toString("utf8");
-        const rest = (await admin.list()).filter((p) => p.name > after);
-        const page = rest.slice(0, size);
-        const last = page[page.length - 1];
-        return { providers: page.map(toProto), nextPageToken: rest.length > size && last ? pageToken(last.name) : "" };
+        const { page, nextPageToken } = pageByName(await admin.list(), (x) => x.name, req);
+        return { providers: page.map(toProto), nextPageToken };
       }),
     getProvider: (req, ctx) => guarded(ctx, async () => ({ provider: toProto(await admin.get(req.name)) })),
     createProvider: (req, ctx) => guarded(ctx, async () => ({ provider: toProto(await admin.create(toInput(req.provider))) })),

@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
+import type { ConnectRouter } from "@connectrpc/connect";
 import {
   BalancingStrategy as ProtoStrategy,
   CircuitState as ProtoCircuit,
@@ -13,7 +13,7 @@ import {
 import type { ModelRouteAdmin } from "../admin/model-route-admin.ts";
 import { GatewayError } from "../errors/gateway-error.ts";
 import type { BalancingStrategy, CircuitState, DeploymentStatus, DeploymentStatusSource, ModelRouteInput, ModelRouteRecord } from "../routing/model-route.ts";
-import { withConnectErrors } from "./connect-errors.ts";
+import { adminGuard, pageByName } from "./admin-rpc.ts";
 
 const TO_PROTO: Record<BalancingStrategy, ProtoStrategy> = {
   "round-robin": ProtoStrategy.ROUND_ROBIN,
@@ -102,10 +102,6 @@ function toInput(r: ProtoModelRoute | undefined, mask?: readonly string[]): Mode
   };
 }
 
-function pageToken(name: string): string {
-  return Buffer.from(name, "utf8").toString("base64url");
-}
-
 /**
  * Registers `gateway.v1.RoutingAdminService`; every call needs the admin
  * key. Routes go through the same {@link ModelRouteAdmin} as REST, and
@@ -116,21 +112,12 @@ export function registerRoutingAdminService(
   deps: { admin: ModelRouteAdmin; deployments: DeploymentStatusSource; checkAdmin: (authorization: string | undefined) => void },
 ): void {
   const { admin } = deps;
-  const guarded = <T>(ctx: HandlerContext, body: () => Promise<T>) =>
-    withConnectErrors(() => {
-      deps.checkAdmin(ctx.requestHeader.get("authorization") ?? undefined);
-      return body();
-    });
+  const guarded = adminGuard(deps.checkAdmin);
   router.service(RoutingAdminService, {
     listModelRoutes: (req, ctx) =>
       guarded(ctx, async () => {
-        if (req.pageSize < 0) throw new GatewayError("invalid_request", "page_size: must not be negative", { param: "page_size" });
-        const size = Math.min(req.pageSize || 100, 1000);
-        const after = req.pageToken === "" ? "" : Buffer.from(req.pageToken, "base64url").toString("utf8");
-        const rest = (await admin.list()).filter((r) => r.name > after);
-        const page = rest.slice(0, size);
-        const last = page[page.length - 1];
-        return { modelRoutes: page.map(toProto), nextPageToken: rest.length > size && last ? pageToken(last.name) : "" };
+        const { page, nextPageToken } = pageByName(await admin.list(), (x) => x.name, req);
+        return { modelRoutes: page.map(toProto), nextPageToken };
       }),
     getModelRoute: (req, ctx) => guarded(ctx, async () => ({ modelRoute: toProto(await admin.get(req.name)) })),
     createModelRoute: (req, ctx) => guarded(ctx, async () => ({ modelRoute: toProto(await admin.create(toInput(req.modelRoute))) })),
