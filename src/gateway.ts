@@ -97,11 +97,10 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
   const admin = createProviderAdmin({ store: createSqliteProviderStore(db), router });
   const routeStore = createSqliteModelRouteStore(db);
   const reloadRouting = async () => router.loadRoutes(await routeStore.list());
-  const metrics = createMetrics();
+  const metrics = createMetrics(() => deploymentStatus.list().map((d) => ({ provider: d.provider, model: labels.of(d.model, true), value: CIRCUIT_GAUGE[d.state] })));
   const labels = createModelLabels();
   const deploymentLabels = (d: Deployment) => ({ provider: d.provider.name, model: labels.of(d.model, d.declared) });
   const deploymentHealth = createDeploymentHealth(config.circuit, {
-    onState: (d, state) => metrics.deploymentState.set(deploymentLabels(d), CIRCUIT_GAUGE[state]),
     onCooldown: (d) => metrics.cooldowns.inc(deploymentLabels(d)),
   });
   const deploymentStatus: DeploymentStatusSource = {

@@ -44,8 +44,20 @@ export interface GatewayMetrics {
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
-/** Creates the metrics on a new registry, with Node's default process metrics. */
-export function createMetrics(): GatewayMetrics {
+/** A deployment's circuit state as `gateway_deployment_state` reports it at each scrape. */
+export interface DeploymentStateSample {
+  readonly provider: string;
+  readonly model: string;
+  /** 0 closed, 1 half-open, 2 open. */
+  readonly value: number;
+}
+
+/**
+ * Creates the metrics on a new registry, with Node's default process
+ * metrics. `deploymentStates` is read at each scrape, so every declared
+ * deployment has a `gateway_deployment_state` series, failing or not.
+ */
+export function createMetrics(deploymentStates: () => Iterable<DeploymentStateSample> = () => []): GatewayMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
@@ -143,6 +155,10 @@ export function createMetrics(): GatewayMetrics {
       help: "Circuit state per deployment: 0 closed, 1 half-open, 2 open.",
       labelNames: ["provider", "model"],
       registers,
+      collect() {
+        this.reset();
+        for (const s of deploymentStates()) this.set({ provider: s.provider, model: s.model }, s.value);
+      },
     }),
     deploymentRateLimited: new Counter({
       name: "gateway_deployment_rate_limited_total",

@@ -446,6 +446,9 @@ describe("health", () => {
     const pc = deployments.json.data.find((d: { id: string }) => d.id === `pc/${m2}-m0`);
     expect(pc).toMatchObject({ state: "open", last_error: "upstream_unavailable" });
     expect(pc.cooldown_until).not.toBeNull();
+    const during = await (await fetch(`${gateway.url}/metrics`)).text();
+    expect(during).toContain(`gateway_deployment_state{provider="pc",model="${m2}-m0"} 2`);
+    expect(during).toContain(`gateway_deployment_state{provider="pb",model="${m2}-m1"} 0`);
     await c.restart();
     await new Promise((r) => setTimeout(r, 900)); // past the (doubled) cooldown
     const answers = new Set<string>();
