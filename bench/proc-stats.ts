@@ -67,3 +67,9 @@ export function watchProc(pid: number, everyMs = 100): ProcWatch {
     },
   };
 }
+
+/** CPU time of every process on the machine since boot (user, nice and system; interrupts and steal left out), in ms, from `/proc/stat`. */
+export function machineBusyMs(): number {
+  const cpu = readFileSync("/proc/stat", "utf8").split("\n")[0]?.trim().split(/\s+/).slice(1).map(Number) ?? [];
+  return (((cpu[0] ?? 0) + (cpu[1] ?? 0) + (cpu[2] ?? 0)) * 1000) / TICKS;
+}

@@ -16,7 +16,8 @@ export function renderMarkdown(r: BenchResults): string {
   out.push(`# Benchmark: this gateway against direct, a bare undici proxy and Portkey`);
   out.push("");
   out.push(`${r.date}${r.quick ? " · **quick run (BENCH_QUICK=1): not for comparison**" : ""} · ${r.machine.cpus} × ${r.machine.cpuModel} · Node ${r.machine.node} · ` +
-    `${r.machine.pinned ? "systems pinned to core 1, load generator and fake upstream to core 0" : "**not pinned** (no taskset or one core)"} · ${Math.round(r.durationS)} s. ` +
+    `${r.machine.pinned ? "systems pinned to core 1, load generator and fake upstream to core 0" : "**not pinned** (no taskset or one core)"} · ${Math.round(r.durationS)} s · ` +
+    `other processes used ${pct(r.machine.foreignCores)} of a core on average${r.machine.foreignCores > 0.05 ? " (**the machine was not quiet**)" : ""}. ` +
     "Added figures are the system's minus direct's in the same round; medians of rounds. Method: [bench/README.md](../README.md).");
   const checks = checkTargets(r);
   if (checks.length > 0) {

@@ -11,6 +11,7 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BenchContext, createFakeUpstream, createLoadClient } from "./bench-context.ts";
 import { readBenchConfig } from "./bench-config.ts";
+import { machineBusyMs, sampleProc } from "./proc-stats.ts";
 import { type Child, canPin, LOAD_CORE, pinSelf, portFromStdout, spawnPinned } from "./processes.ts";
 import { renderMarkdown } from "./report.ts";
 import { runBackpressure } from "./scenarios/backpressure.ts";
@@ -23,6 +24,7 @@ import { startSystem, type SystemUnderTest } from "./systems.ts";
 import type { BenchResults } from "./targets.ts";
 
 const started = performance.now();
+const busyAtStart = machineBusyMs();
 const config = readBenchConfig(process.env);
 const log = (message: string) => process.stderr.write(`${message}\n`);
 const here = new URL("./", import.meta.url).pathname;
@@ -71,7 +73,7 @@ async function main(): Promise<void> {
   const results: { -readonly [K in keyof BenchResults]: BenchResults[K] } = {
     date: new Date().toISOString(),
     quick: config.quick,
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model.trim() ?? "?", node: process.versions.node, pinned: canPin },
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model.trim() ?? "?", node: process.versions.node, pinned: canPin, foreignCores: 0 },
     systems: systems.map((s) => ({ name: s.name, label: s.label })),
     durationS: 0,
   };
@@ -102,6 +104,9 @@ async function main(): Promise<void> {
     log(`bench: ${scenario} took ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   }
   results.durationS = (performance.now() - started) / 1000;
+  // Every process of the suite is still alive here; what the machine did beyond them was someone else's work.
+  const own = children.reduce((sum, c) => sum + sampleProc(c.pid).cpuMs, 0) + sampleProc(process.pid).cpuMs;
+  results.machine = { ...results.machine, foreignCores: Math.max(0, machineBusyMs() - busyAtStart - own) / 1000 / results.durationS };
   const markdown = renderMarkdown(results);
   mkdirSync(config.outDir, { recursive: true });
   writeFileSync(join(config.outDir, "latest.json"), `${JSON.stringify(results, null, 2)}\n`);

@@ -8,7 +8,14 @@ import type { StreamsRow } from "./scenarios/streams.ts";
 export interface BenchResults {
   readonly date: string;
   readonly quick: boolean;
-  readonly machine: { readonly cpus: number; readonly cpuModel: string; readonly node: string; readonly pinned: boolean };
+  readonly machine: {
+    readonly cpus: number;
+    readonly cpuModel: string;
+    readonly node: string;
+    readonly pinned: boolean;
+    /** CPU that processes outside the suite used during the run, in cores on average (other work on the machine skews every figure). */
+    readonly foreignCores: number;
+  };
   readonly systems: readonly { readonly name: string; readonly label: string }[];
   readonly latency?: readonly LatencyRow[];
   readonly frontier?: FrontierResult;
