@@ -206,7 +206,6 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
   const host = address === "::" || address === "0.0.0.0" ? "127.0.0.1" : family === "IPv6" ? `[${address}]` : address;
   const url = `http://${host}:${port}`;
   logger.info("gateway listening", { url, port, models: router.list().length });
-  tokens.warm();
 
   return {
     server,
@@ -219,7 +218,7 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
       await server.shutdown(config.shutdownTimeoutMs);
       // Whatever upstream exchange is still open after the drain is cut.
       await Promise.all([upstream.destroy(), fetchImage.close()]);
-      await journaled?.close();
+      await Promise.all([journaled?.close(), tokens.close()]);
       db.close();
     },
   };

@@ -1,4 +1,6 @@
+import { Worker } from "node:worker_threads";
 import type { ChatMessage } from "../chat/chat-types.ts";
+import type { CountAnswer, CountRequest } from "./token-counter-worker.ts";
 
 /** Counts tokens of text the gateway saw, for upstreams that report no usage. */
 export interface TokenCounter {
@@ -6,43 +8,70 @@ export interface TokenCounter {
   countPrompt(messages: readonly ChatMessage[]): Promise<number>;
   /** Tokens of generated text. */
   countText(text: string): Promise<number>;
-  /** Starts loading the encoding in the background, so the first count does not wait for it. */
+  /** Starts the counting thread now, so that the first count does not wait for the encoding to load. */
   warm(): void;
+  /** Stops the counting thread. */
+  close(): Promise<void>;
 }
 
-type Encode = (text: string) => number;
-
 /**
- * Creates a counter with OpenAI's o200k_base encoding (js-tiktoken, loaded on
- * first use). Other providers' tokenizers differ by a few percent; records
- * counted this way say so (`tokens_estimated`).
+ * Creates a counter with OpenAI's o200k_base encoding (js-tiktoken), which
+ * runs on a thread of its own, started on first use (or `warm`): the
+ * encoding's tables stay off the heap of the thread that serves requests.
+ * Other providers' tokenizers differ by a few percent; records counted this
+ * way say so (`tokens_estimated`).
+ * @throws from a count if the thread fails.
  */
 export function createTokenCounter(): TokenCounter {
-  let encode: Promise<Encode> | undefined;
-  const load = () =>
-    (encode ??= Promise.all([import("js-tiktoken/lite"), import("js-tiktoken/ranks/o200k_base")]).then(([{ Tiktoken }, ranks]) => {
-      const enc = new Tiktoken(ranks.default);
-      // Special tokens ("<|endoftext|>") in prompts or output are counted as the plain text they are.
-      return (text: string) => (text === "" ? 0 : enc.encode(text, [], []).length);
-    }));
+  interface Thread {
+    readonly worker: Worker;
+    readonly pending: Map<number, { resolve(n: number): void; reject(e: Error): void }>;
+  }
+  let current: Thread | undefined;
+  let nextId = 0;
+
+  function fail(t: Thread, err: Error): void {
+    for (const p of t.pending.values()) p.reject(err);
+    t.pending.clear();
+    if (current === t) current = undefined;
+  }
+
+  function thread(): Thread {
+    if (current) return current;
+    const t: Thread = { worker: new Worker(new URL("./token-counter-worker.ts", import.meta.url)), pending: new Map() };
+    t.worker.unref();
+    t.worker.on("message", (a: CountAnswer) => {
+      const p = t.pending.get(a.id);
+      t.pending.delete(a.id);
+      if ("error" in a) p?.reject(new Error(a.error));
+      else p?.resolve(a.tokens);
+      if (t.pending.size === 0) t.worker.unref();
+    });
+    t.worker.on("error", (err) => fail(t, err));
+    t.worker.on("exit", () => fail(t, new Error("the token counter stopped")));
+    current = t;
+    return t;
+  }
+
+  function ask(req: { kind: "prompt"; messages: readonly ChatMessage[] } | { kind: "text"; text: string }): Promise<number> {
+    const t = thread();
+    const id = nextId++;
+    // Keep the process alive while an answer is owed.
+    t.worker.ref();
+    return new Promise((resolve, reject) => {
+      t.pending.set(id, { resolve, reject });
+      t.worker.postMessage({ ...req, id } satisfies CountRequest);
+    });
+  }
+
   return {
-    warm: () => void load(),
-    async countPrompt(messages) {
-      const count = await load();
-      let total = 3;
-      for (const m of messages) {
-        total += 4;
-        if (typeof m.content === "string") total += count(m.content);
-        else if (Array.isArray(m.content)) {
-          for (const part of m.content) if (part.type === "text" && typeof part.text === "string") total += count(part.text);
-        }
-        if (m.name) total += count(m.name);
-        for (const call of m.tool_calls ?? []) total += count(call.function.name) + count(call.function.arguments);
-      }
-      return total;
-    },
-    async countText(text) {
-      return (await load())(text);
+    warm: () => void thread(),
+    countPrompt: (messages) => ask({ kind: "prompt", messages }),
+    countText: (text) => ask({ kind: "text", text }),
+    async close() {
+      const t = current;
+      current = undefined;
+      await t?.worker.terminate();
     },
   };
 }
