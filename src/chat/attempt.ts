@@ -5,6 +5,7 @@ import type { ProviderAdapter, UpstreamCall } from "../providers/provider.ts";
 import type { DeploymentHealth } from "../routing/deployment-health.ts";
 import type { DeploymentLimits } from "../routing/deployment-limits.ts";
 import type { Candidate } from "../routing/failover.ts";
+import { FIRST_TOKEN_TIMEOUT } from "../routing/retry-policy.ts";
 import type { Admission } from "../usage/accounting.ts";
 import type { ChatCompletion, ChatEvent, ChatRequest, Usage } from "./chat-types.ts";
 
@@ -38,13 +39,19 @@ export interface Attempt {
   /** Reads its whole completion. */
   completed(c: ChatCompletion): void;
   /**
-   * Arms (or re-arms) the deadline: if `ms` pass before {@link touch} or
-   * {@link end}, the attempt is aborted with a `timeout` error saying `what`,
-   * with OpenAI error code `code`.
+   * Arms the first-token deadline: if `ms` pass before {@link stallDeadline}
+   * or {@link end}, the attempt is aborted with a `timeout` error (code
+   * `first_token_timeout`).
    */
-  deadline(ms: number, what: string, code: string): void;
-  /** Restarts the running deadline (bytes arrived). */
-  touch(): void;
+  firstTokenDeadline(ms: number): void;
+  /**
+   * Arms the stall deadline instead: the attempt is aborted (code
+   * `stream_stalled`) once `ms` pass without a byte from the upstream while
+   * the gateway waits for it. Time the client takes to read does not count.
+   */
+  stallDeadline(ms: number): void;
+  /** Says whether the gateway is waiting for the upstream (true) or for the client to take an event (false). */
+  waiting(on: boolean): void;
   /** The error an attempt failed with: its deadline's, if that is what aborted it. */
   failure(err: unknown): GatewayError;
   /** Records the attempt (ledger, health, metrics, deployment tokens) once; `err` undefined on success. */
@@ -77,12 +84,21 @@ export function startAttempt(deps: AttemptDeps, candidate: Candidate, request: C
   const onClientAbort = () => controller.abort(clientSignal.reason);
   if (clientSignal.aborted) controller.abort(clientSignal.reason);
   else clientSignal.addEventListener("abort", onClientAbort, { once: true });
+  let timer: NodeJS.Timeout | undefined;
+  let timedOut: GatewayError | undefined;
+  /** Whether the running deadline is the stall one, which bytes restart. */
+  let stall = false;
+  /** Whether the gateway waits for the upstream; a stall deadline that fires otherwise waits on. */
+  let waitingForUpstream = true;
   const call: UpstreamCall = {
     provider: d.provider,
     baseUrl: effectiveBaseUrl(d.provider.type, d.provider.baseUrl),
     model: d.model,
     request,
     signal: controller.signal,
+    onBytes: () => {
+      if (stall) timer?.refresh();
+    },
   };
   const labels = { provider: d.provider.name, model: deps.modelLabel };
   health.started(d);
@@ -93,9 +109,24 @@ export function startAttempt(deps: AttemptDeps, candidate: Candidate, request: C
   let ttftMs = 0;
   let progressed = false;
   const generated: string[] = [];
-  let timer: NodeJS.Timeout | undefined;
-  let timedOut: GatewayError | undefined;
   let ended = false;
+
+  function arm(ms: number, what: string, code: string, isStall: boolean): void {
+    if (timer) clearTimeout(timer);
+    stall = isStall;
+    if (!Number.isFinite(ms)) return;
+    timer = setTimeout(function fire() {
+      // The client is slow to read, not the upstream to answer: wait on.
+      if (isStall && !waitingForUpstream) {
+        timer = setTimeout(fire, ms);
+        timer.unref();
+        return;
+      }
+      timedOut = new GatewayError("timeout", `the upstream ${what} within ${ms} ms`, { code });
+      controller.abort(timedOut);
+    }, ms);
+    timer.unref();
+  }
 
   function firstToken(): void {
     ttftMs = deps.now() - startedAt;
@@ -147,17 +178,16 @@ export function startAttempt(deps: AttemptDeps, candidate: Candidate, request: C
         }
       }
     },
-    deadline(ms, what, code) {
-      if (timer) clearTimeout(timer);
-      if (!Number.isFinite(ms)) return;
-      timer = setTimeout(() => {
-        timedOut = new GatewayError("timeout", `the upstream ${what} within ${ms} ms`, { code });
-        controller.abort(timedOut);
-      }, ms);
-      timer.unref();
+    firstTokenDeadline(ms) {
+      arm(ms, "sent no first token", FIRST_TOKEN_TIMEOUT, false);
     },
-    touch() {
-      timer?.refresh();
+    stallDeadline(ms) {
+      arm(ms, "stalled: it sent no data", "stream_stalled", true);
+    },
+    waiting(on) {
+      waitingForUpstream = on;
+      // The silence counts from when the gateway asks again.
+      if (on && stall) timer?.refresh();
     },
     failure(err) {
       return timedOut ?? toGatewayError(err);
@@ -173,7 +203,7 @@ export function startAttempt(deps: AttemptDeps, candidate: Candidate, request: C
       metrics.attempts.inc({ ...labels, outcome: err ? err.kind : "success" });
       if (!err) health.succeeded(d, ttftMs || ms);
       else if (err.kind === "rate_limited" && err.retryAfterSeconds !== undefined) health.backOff(d, err.retryAfterSeconds);
-      else if (err.retryable || err.kind === "upstream_auth") health.failed(d, err.kind);
+      else if (err.retryable || err.kind === "upstream_auth") health.failed(d, err.kind, err.retryAfterSeconds);
       else health.released(d);
       let recorded = usage;
       if (deps.admission) {

@@ -9,7 +9,6 @@ import type { ProviderAdapter, ProviderType } from "../providers/provider.ts";
 import type { Balancer } from "../routing/balancer.ts";
 import type { DeploymentHealth } from "../routing/deployment-health.ts";
 import type { DeploymentLimits } from "../routing/deployment-limits.ts";
-import { FIRST_TOKEN_TIMEOUT } from "../routing/retry-policy.ts";
 import { failover, type Candidate, type FailoverDeps, type RoutingOptions } from "../routing/failover.ts";
 import type { ModelPlan, ModelRouter } from "../routing/model-router.ts";
 import type { Accounting, Admission } from "../usage/accounting.ts";
@@ -117,6 +116,19 @@ function continuable(events: readonly ChatEvent[]): string | undefined {
     text += e.content ?? "";
   }
   return text.trim() === "" ? undefined : text;
+}
+
+/** The events with `prefix` taken off the first text, when the first text starts with it (a continuation's restated whitespace). */
+function withoutLeading(events: ChatEvent[], prefix: string): ChatEvent[] {
+  if (prefix === "") return events;
+  const i = events.findIndex((e) => e.type === "delta" && e.content !== undefined && e.content !== "");
+  const first = events[i];
+  if (first?.type !== "delta" || !first.content?.startsWith(prefix)) return events;
+  const rest = { ...first, content: first.content.slice(prefix.length) };
+  const out = [...events];
+  if (rest.content === "" && !isProgress(rest)) out.splice(i, 1);
+  else out[i] = rest;
+  return out;
 }
 
 /** Creates the {@link ChatEngine}. */
@@ -310,7 +322,7 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
     const iterator = adapter.stream(a.call)[Symbol.asyncIterator]();
     const buffered: ChatEvent[] = [];
     const firstTokenMs = c.plan.firstTokenTimeoutMs ?? routing.firstTokenTimeoutMs;
-    a.deadline(firstTokenMs, "sent no first token", FIRST_TOKEN_TIMEOUT);
+    a.firstTokenDeadline(firstTokenMs);
     try {
       for (;;) {
         const next = await iterator.next();
@@ -326,7 +338,8 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
       throw e;
     }
     const stallMs = c.plan.stallTimeoutMs ?? routing.stallTimeoutMs;
-    a.deadline(stallMs, "stalled: it sent no data", "stream_stalled");
+    a.stallDeadline(stallMs);
+    a.waiting(false);
     return { a, iterator, buffered, ended: false, dropped };
   }
 
@@ -339,7 +352,10 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
     const { plan } = broken.a.candidate;
     const partial = continuable(sent);
     if (!plan.continueOnFailure || partial === undefined) return undefined;
-    const request: ChatRequest = { ...r.base, messages: [...r.base.messages, { role: "assistant", content: partial.trimEnd() }] };
+    // Anthropic refuses a prefill that ends in whitespace: send it trimmed, and take the trimmed part off the continuation.
+    const prefill = partial.trimEnd();
+    const trimmed = partial.slice(prefill.length);
+    const request: ChatRequest = { ...r.base, messages: [...r.base.messages, { role: "assistant", content: prefill }] };
     const label = labels.of(plan.name, true);
     try {
       const served = await r.serve((c) => openStream(r, c, request), {
@@ -349,7 +365,10 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
       });
       metrics.continuations.inc({ model: label, result: "success" });
       // The client has its opening already: pass on output only.
-      const buffered = served.value.buffered.filter((e) => e.type !== "start" && !(e.type === "delta" && !isProgress(e)));
+      const buffered = withoutLeading(
+        served.value.buffered.filter((e) => e.type !== "start" && !(e.type === "delta" && !isProgress(e))),
+        trimmed,
+      );
       return { ...served.value, buffered };
     } catch {
       metrics.continuations.inc({ model: label, result: "failure" });
@@ -422,7 +441,9 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
             for (;;) {
               let next: IteratorResult<ChatEvent>;
               try {
+                current.a.waiting(true);
                 next = await current.iterator.next();
+                current.a.waiting(false);
               } catch (err) {
                 const e = current.a.failure(err);
                 if (e.kind === "canceled" || ctx.signal.aborted) throw e;
@@ -434,7 +455,6 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
                 continue pass;
               }
               if (next.done) break pass;
-              current.a.touch();
               current.a.observe(next.value);
               if (keep) sent.push(next.value);
               yield next.value;

@@ -32,6 +32,8 @@ export interface UpstreamCall {
   readonly request: ChatRequest;
   /** Aborted when the client goes away; aborts the upstream request. */
   readonly signal: AbortSignal;
+  /** Hears every chunk of a streamed answer's body, keep-alive bytes included (the stall deadline). */
+  readonly onBytes?: () => void;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { ChatEvent } from "../chat/chat-types.ts";
 import { GatewayError } from "../errors/gateway-error.ts";
 import { mapTransportError, type UpstreamResponse } from "../upstream/upstream-client.ts";
+import type { UpstreamCall } from "./provider.ts";
 
 /** A per-call stream decoder, as every adapter has one. */
 export interface EventDecoder {
@@ -28,13 +29,16 @@ export async function readUpstreamJson(res: UpstreamResponse): Promise<unknown> 
 }
 
 /**
- * Decodes a streamed upstream answer into chat events. Transport failures
+ * Decodes a streamed upstream answer into chat events, telling `onBytes` of
+ * every body chunk. Transport failures
  * become GatewayErrors (a client's cancel stays `canceled`); the decoder's
  * `finish` decides whether the stream ended complete.
  */
-export async function* decodeUpstreamStream(res: UpstreamResponse, decoder: EventDecoder, signal: AbortSignal): AsyncGenerator<ChatEvent> {
+export async function* decodeUpstreamStream(res: UpstreamResponse, decoder: EventDecoder, call: Pick<UpstreamCall, "signal" | "onBytes">): AsyncGenerator<ChatEvent> {
+  const { signal, onBytes } = call;
   try {
     for await (const chunk of res.body) {
+      onBytes?.();
       yield* decoder.push(chunk);
       if (decoder.failed || decoder.done) break;
     }

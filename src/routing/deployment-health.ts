@@ -36,8 +36,12 @@ export interface DeploymentHealth {
   started(d: Deployment): void;
   /** The attempt succeeded; `latencyMs` is its time to first token (streams) or to the answer. */
   succeeded(d: Deployment, latencyMs: number): void;
-  /** The attempt failed in a way that says the deployment is unwell. */
-  failed(d: Deployment, errorKind: string): void;
+  /**
+   * The attempt failed in a way that says the deployment is unwell; with
+   * `retryAfterSeconds` (a 503 or 529 that says when to come back) it is
+   * also skipped until then.
+   */
+  failed(d: Deployment, errorKind: string, retryAfterSeconds?: number): void;
   /** The upstream asked to wait (429 with Retry-After): skipped until then, without counting as a failure. */
   backOff(d: Deployment, seconds: number): void;
   /** The attempt ended without a verdict on the deployment (the caller's fault, or canceled). */
@@ -142,11 +146,15 @@ export function createDeploymentHealth(
       e.lastError = "";
       setState(d, e, "closed");
     },
-    failed(d, errorKind) {
+    failed(d, errorKind, retryAfterSeconds) {
       const e = entry(d);
       e.inFlight = Math.max(0, e.inFlight - 1);
       e.failures++;
       e.lastError = errorKind;
+      if (retryAfterSeconds !== undefined && retryAfterSeconds > 0) {
+        e.waitUntil = Math.max(e.waitUntil, now() + retryAfterSeconds * 1000);
+        hooks.onCooldown?.(d);
+      }
       if (e.state === "half-open" || (e.state === "closed" && e.failures >= options.failureThreshold)) open(d, e);
     },
     backOff(d, seconds) {

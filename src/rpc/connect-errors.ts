@@ -3,7 +3,8 @@ import { errorTable, toGatewayError } from "../errors/gateway-error.ts";
 
 /**
  * Runs an RPC body and reports any failure as a ConnectError with the code
- * of the one error table; `Retry-After` travels as response metadata.
+ * of the one error table; `Retry-After` and `x-gateway-attempts` travel as
+ * response metadata.
  */
 export async function withConnectErrors<T>(body: () => Promise<T>): Promise<T> {
   try {
@@ -19,5 +20,6 @@ export function toConnectError(err: unknown): ConnectError {
   const e = toGatewayError(err);
   const metadata = new Headers();
   if (e.retryAfterSeconds !== undefined) metadata.set("retry-after", String(e.retryAfterSeconds));
+  if (e.attempts !== undefined) metadata.set("x-gateway-attempts", String(e.attempts));
   return new ConnectError(e.message, errorTable[e.kind].code, metadata);
 }

@@ -14,6 +14,9 @@ export interface TokenCounter {
   close(): Promise<void>;
 }
 
+/** Longest wait for one count (the first includes loading the encoding, under a second). */
+const COUNT_TIMEOUT_MS = 5_000;
+
 /**
  * Creates a counter with OpenAI's o200k_base encoding (js-tiktoken), which
  * runs on a thread of its own, started on first use (or `warm`): the
@@ -59,7 +62,16 @@ export function createTokenCounter(): TokenCounter {
     // Keep the process alive while an answer is owed.
     t.worker.ref();
     return new Promise((resolve, reject) => {
-      t.pending.set(id, { resolve, reject });
+      // A count that takes too long is given up (the caller falls back to an estimate by size).
+      const timer = setTimeout(() => {
+        t.pending.delete(id);
+        if (t.pending.size === 0) t.worker.unref();
+        reject(new Error("token count timed out"));
+      }, COUNT_TIMEOUT_MS);
+      t.pending.set(id, {
+        resolve: (n) => (clearTimeout(timer), resolve(n)),
+        reject: (e) => (clearTimeout(timer), reject(e)),
+      });
       t.worker.postMessage({ ...req, id } satisfies CountRequest);
     });
   }

@@ -88,7 +88,7 @@ export function createAnthropicAdapter(deps: AdapterDeps): ProviderAdapter {
     async *stream(call) {
       const res = await send(call);
       if (res.status >= 400) throw await failure(res);
-      yield* decodeUpstreamStream(res, createAnthropicStreamDecoder(), call.signal);
+      yield* decodeUpstreamStream(res, createAnthropicStreamDecoder(), call);
     },
   };
 }

@@ -80,7 +80,7 @@ export function createGeminiAdapter(deps: Pick<AdapterDeps, "upstream" | "fetchI
     async *stream(call) {
       const res = await send(call, true);
       if (res.status >= 400) throw await failure(res);
-      yield* decodeUpstreamStream(res, createGeminiStreamDecoder({ model: call.model }), call.signal);
+      yield* decodeUpstreamStream(res, createGeminiStreamDecoder({ model: call.model }), call);
     },
   };
 }

@@ -45,7 +45,7 @@ export function createOpenAIAdapter(deps: Pick<AdapterDeps, "upstream">): Provid
     async *stream(call) {
       const res = await send(call);
       if (res.status >= 400) throw await failure(res);
-      yield* decodeUpstreamStream(res, createOpenAIStreamDecoder(), call.signal);
+      yield* decodeUpstreamStream(res, createOpenAIStreamDecoder(), call);
     },
   };
 }
