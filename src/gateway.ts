@@ -10,7 +10,7 @@ import { file_gateway_v1_usage } from "../gen/gateway/v1/usage_pb.js";
 import { file_grpc_health_v1_health } from "../gen/grpc/health/v1/health_pb.js";
 import { file_grpc_reflection_v1_reflection } from "../gen/grpc/reflection/v1/reflection_pb.js";
 import { file_grpc_reflection_v1alpha_reflection } from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
-import { createAdminAuth, createAdminKeyTest } from "./admin/admin-auth.ts";
+import { createAdminAuth, createAdminDigestTest } from "./admin/admin-auth.ts";
 import { createModelRouteAdmin } from "./admin/model-route-admin.ts";
 import { createProviderAdmin } from "./admin/provider-admin.ts";
 import { createMemoryBudgetTracker } from "./billing/budget-tracker.ts";
@@ -134,12 +134,12 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
   const journaled = options.ledger || config.dbPath === ":memory:" ? undefined : openJournaledLedger({ dbPath: config.dbPath, db, logger });
   const ledger = options.ledger ?? journaled ?? createSqliteUsageLedger(db);
   const budgets = createMemoryBudgetTracker({ ledger });
-  const isAdminKey = createAdminKeyTest(adminKey);
+  const isAdminDigest = createAdminDigestTest(adminKey);
   const checkAdmin = createAdminAuth(adminKey);
-  const keys = createKeyService({ store: createSqliteKeyStore(db), isAdminKey });
+  const keys = createKeyService({ store: createSqliteKeyStore(db), isAdminDigest });
 
   // The request path: engine, adapters, accounting, routing.
-  const upstream = createUpstreamClient(config.upstream);
+  const upstream = createUpstreamClient(config.upstream, config.upstreamMaxConnections);
   const tokens = createTokenCounter();
   const fetchImage = createImageFetcher(config.imageFetch);
   const adapters = createAdapters({ upstream, defaultMaxTokens: config.defaultMaxTokens, fetchImage });

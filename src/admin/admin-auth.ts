@@ -8,10 +8,16 @@ export function bearerToken(header: string | null | undefined): string | undefin
   return m?.[1];
 }
 
+/** Creates a constant-time test of whether a token's SHA-256 digest is the admin key's. */
+export function createAdminDigestTest(adminKey: string): (digest: Buffer) => boolean {
+  const expected = createHash("sha256").update(adminKey).digest();
+  return (digest) => digest.length === expected.length && timingSafeEqual(digest, expected);
+}
+
 /** Creates a constant-time test of whether a token is the admin key. */
 export function createAdminKeyTest(adminKey: string): (token: string) => boolean {
-  const expected = createHash("sha256").update(adminKey).digest();
-  return (token) => timingSafeEqual(createHash("sha256").update(token).digest(), expected);
+  const isAdminDigest = createAdminDigestTest(adminKey);
+  return (token) => isAdminDigest(createHash("sha256").update(token).digest());
 }
 
 /**

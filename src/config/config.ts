@@ -21,6 +21,8 @@ export interface GatewayConfig {
   readonly shutdownTimeoutMs: number;
   readonly logLevel: LogLevel;
   readonly upstream: UpstreamTimeouts;
+  /** Most connections to one upstream origin. */
+  readonly upstreamMaxConnections: number;
   /** `max_tokens` sent where a protocol requires one (Anthropic) and the caller gave none. */
   readonly defaultMaxTokens: number;
   /** Fetching of http(s) image URLs for providers that take only inline images. */
@@ -196,6 +198,7 @@ export function loadConfig(env: Env, argv: readonly string[] = [], read: (p: str
       idleMs: integer(env, "GATEWAY_UPSTREAM_IDLE_TIMEOUT_MS", 120_000, 1, problems),
       totalMs: integer(env, "GATEWAY_UPSTREAM_TOTAL_TIMEOUT_MS", 600_000, 1, problems),
     },
+    upstreamMaxConnections: integer(env, "GATEWAY_UPSTREAM_MAX_CONNECTIONS", 4096, 1, problems),
     defaultMaxTokens: integer(env, "GATEWAY_DEFAULT_MAX_TOKENS", 4096, 1, problems),
     imageFetch: {
       maxBytes: integer(env, "GATEWAY_IMAGE_FETCH_MAX_BYTES", 20 * 1024 * 1024, 1, problems),

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { GatewayError } from "../errors/gateway-error.ts";
 import { bearerToken } from "../admin/admin-auth.ts";
 import { ADMIN_CALLER, hashSecret, newKeyId, newSecret, type ApiKeyRecord, type BudgetPeriod, type Caller } from "./api-key.ts";
@@ -89,8 +90,11 @@ export interface KeyService {
   authenticate(authorization: string | null | undefined): Promise<Caller>;
 }
 
-/** Creates the {@link KeyService}; `isAdminKey` compares in constant time. */
-export function createKeyService(deps: { store: KeyStore; isAdminKey: (token: string) => boolean; now?: () => Date }): KeyService {
+/**
+ * Creates the {@link KeyService}; `isAdminDigest` compares a token's SHA-256
+ * digest with the admin key's in constant time (one hash serves both tests).
+ */
+export function createKeyService(deps: { store: KeyStore; isAdminDigest: (digest: Buffer) => boolean; now?: () => Date }): KeyService {
   const { store } = deps;
   const now = deps.now ?? (() => new Date());
   /** Keys by secret hash, so a request costs no database read; updated on every change here. */
@@ -152,8 +156,10 @@ export function createKeyService(deps: { store: KeyStore; isAdminKey: (token: st
     async authenticate(authorization) {
       const token = bearerToken(authorization);
       if (token === undefined) throw unauthenticated("send your gateway key as 'Authorization: Bearer <key>'");
-      if (deps.isAdminKey(token)) return ADMIN_CALLER;
-      const hash = hashSecret(token);
+      const digest = createHash("sha256").update(token).digest();
+      if (deps.isAdminDigest(digest)) return ADMIN_CALLER;
+      // The stored hash of a secret (hashSecret): the same digest, in hex.
+      const hash = digest.toString("hex");
       let key = cache.get(hash);
       if (!key) {
         key = await store.findByHash(hash);

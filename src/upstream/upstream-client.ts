@@ -54,21 +54,35 @@ export function mapTransportError(err: unknown, clientSignal: AbortSignal): Gate
 
 /**
  * Creates the upstream client: one undici Agent (a keep-alive pool per
- * origin) shared by every provider, with the given timeouts.
+ * origin, up to `maxConnections` each) shared by every provider, with the
+ * given timeouts. The total timeout is one timer per exchange, cleared when
+ * its body is consumed or dumped.
  */
-export function createUpstreamClient(timeouts: UpstreamTimeouts): UpstreamClient {
+export function createUpstreamClient(timeouts: UpstreamTimeouts, maxConnections = 4096): UpstreamClient {
   const agent = new Agent({
     connect: { timeout: timeouts.connectMs },
     headersTimeout: timeouts.firstByteMs,
     bodyTimeout: timeouts.idleMs,
     keepAliveTimeout: 30_000,
-    connections: 512,
+    connections: maxConnections,
   });
   return {
     async send(method, url, headers, body, signal) {
-      const combined = AbortSignal.any([signal, AbortSignal.timeout(timeouts.totalMs)]);
+      const controller = new AbortController();
+      const onAbort = () => controller.abort(signal.reason);
+      if (signal.aborted) controller.abort(signal.reason);
+      else signal.addEventListener("abort", onAbort, { once: true });
+      const timer = setTimeout(() => controller.abort(new DOMException("the upstream exchange took too long", "TimeoutError")), timeouts.totalMs);
+      timer.unref();
+      let open = true;
+      const done = () => {
+        if (!open) return;
+        open = false;
+        clearTimeout(timer);
+        signal.removeEventListener("abort", onAbort);
+      };
       try {
-        const res = await request(url, { method, headers, body, signal: combined, dispatcher: agent });
+        const res = await request(url, { method, headers, body, signal: controller.signal, dispatcher: agent });
         const wrapped = res.body as unknown as UpstreamResponse["body"];
         return {
           status: res.statusCode,
@@ -79,13 +93,24 @@ export function createUpstreamClient(timeouts: UpstreamTimeouts): UpstreamClient
                 for await (const chunk of res.body) yield chunk as Uint8Array;
               } catch (err) {
                 throw mapTransportError(err, signal);
+              } finally {
+                done();
               }
             },
-            text: () => wrapped.text().catch((err: unknown) => Promise.reject(mapTransportError(err, signal))),
-            dump: () => res.body.dump().catch(() => undefined),
+            text: () =>
+              wrapped
+                .text()
+                .catch((err: unknown) => Promise.reject(mapTransportError(err, signal)))
+                .finally(done),
+            dump: () =>
+              res.body
+                .dump()
+                .catch(() => undefined)
+                .finally(done),
           },
         };
       } catch (err) {
+        done();
         throw mapTransportError(err, signal);
       }
     },

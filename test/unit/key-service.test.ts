@@ -1,3 +1,4 @@
+import { createAdminDigestTest } from "../../src/admin/admin-auth.ts";
 import { describe, expect, it } from "vitest";
 import { hashSecret } from "../../src/keys/api-key.ts";
 import { createKeyService } from "../../src/keys/key-service.ts";
@@ -6,7 +7,7 @@ import { openDatabase } from "../../src/store/database.ts";
 
 function service(now = () => new Date("2026-01-01T00:00:00Z")) {
   const db = openDatabase(":memory:");
-  return { db, keys: createKeyService({ store: createSqliteKeyStore(db), isAdminKey: (t) => t === "admin-secret", now }) };
+  return { db, keys: createKeyService({ store: createSqliteKeyStore(db), isAdminDigest: createAdminDigestTest("admin-secret"), now }) };
 }
 
 describe("gateway keys", () => {
