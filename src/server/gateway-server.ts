@@ -64,7 +64,10 @@ export async function startGatewayServer(options: {
   });
   for (const s of [h1, h2]) s.on("error", (err: Error) => options.logger.warn("server error", { error: err.message }));
 
-  const listener = net.createServer((socket) => {
+  // The Node HTTP servers turn Nagle's algorithm off on the sockets they accept, but these
+  // sockets are accepted here: without noDelay, small writes (a stream's chunks, a response
+  // after its headers) wait for the client's delayed ACK, about 40 ms.
+  const listener = net.createServer({ noDelay: true, keepAlive: true }, (socket) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
     socket.on("error", () => socket.destroy());
