@@ -71,7 +71,10 @@ export function createChatEndpoint(deps: { engine: ChatEngine; keys: KeyService;
       try {
         for await (const event of events) {
           const frame = formatter.format(event);
-          if (frame !== "" && !(await writeChunk(res, frame))) throw new GatewayError("canceled", "the client went away");
+          if (frame === "") continue;
+          // Wait only when the socket asks to (back-pressure); a written chunk costs no await.
+          const written = writeChunk(res, frame);
+          if (written !== true && !(await written)) throw new GatewayError("canceled", "the client went away");
         }
       } catch (err) {
         const e = toGatewayError(err);

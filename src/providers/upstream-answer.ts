@@ -29,21 +29,29 @@ export async function readUpstreamJson(res: UpstreamResponse): Promise<unknown> 
 }
 
 /**
- * Decodes a streamed upstream answer into chat events, telling `onBytes` of
- * every body chunk. Transport failures
- * become GatewayErrors (a client's cancel stays `canceled`); the decoder's
- * `finish` decides whether the stream ended complete.
+ * Opens a streamed upstream answer with `open` (which sends the request and
+ * throws the mapped error of a failed status) and decodes it into chat
+ * events, telling `onBytes` of every body chunk. One generator from request
+ * to events: every layer between the body and the client costs each chunk.
+ * Transport failures become GatewayErrors (a client's cancel stays
+ * `canceled`); the decoder's `finish` decides whether the stream ended
+ * complete.
  */
-export async function* decodeUpstreamStream(res: UpstreamResponse, decoder: EventDecoder, call: Pick<UpstreamCall, "signal" | "onBytes">): AsyncGenerator<ChatEvent> {
+export async function* streamUpstream(
+  open: () => Promise<UpstreamResponse>,
+  decoder: EventDecoder,
+  call: Pick<UpstreamCall, "signal" | "onBytes">,
+): AsyncGenerator<ChatEvent> {
+  const res = await open();
   const { signal, onBytes } = call;
   try {
     for await (const chunk of res.body) {
       onBytes?.();
-      yield* decoder.push(chunk);
+      for (const e of decoder.push(chunk)) yield e;
       if (decoder.failed || decoder.done) break;
     }
   } catch (err) {
     throw mapTransportError(err, signal);
   }
-  yield* decoder.finish();
+  for (const e of decoder.finish()) yield e;
 }

@@ -13,7 +13,11 @@ export interface UpstreamTimeouts {
   readonly totalMs: number;
 }
 
-/** An upstream's answer; `body` must be consumed or dumped. */
+/**
+ * An upstream's answer; `body` must be consumed or dumped. Iterating the
+ * body throws undici's errors as they are (map them with
+ * {@link mapTransportError}); `text` maps them itself.
+ */
 export interface UpstreamResponse {
   readonly status: number;
   readonly headers: Record<string, string | string[] | undefined>;
@@ -84,19 +88,14 @@ export function createUpstreamClient(timeouts: UpstreamTimeouts, maxConnections 
       try {
         const res = await request(url, { method, headers, body, signal: controller.signal, dispatcher: agent });
         const wrapped = res.body as unknown as UpstreamResponse["body"];
+        // The exchange ends with its body, however that ends.
+        res.body.once("close", done);
         return {
           status: res.statusCode,
           headers: res.headers,
           body: {
-            async *[Symbol.asyncIterator]() {
-              try {
-                for await (const chunk of res.body) yield chunk as Uint8Array;
-              } catch (err) {
-                throw mapTransportError(err, signal);
-              } finally {
-                done();
-              }
-            },
+            // The body's own iterator: no generator of ours between each chunk and its reader.
+            [Symbol.asyncIterator]: () => res.body[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>,
             text: () =>
               wrapped
                 .text()

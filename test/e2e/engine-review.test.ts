@@ -153,7 +153,7 @@ describe("stream stall deadline", () => {
   // "stalled: it sent no data", contradicting issue 6 ("a stall timeout (no bytes for N seconds)")
   // and the README ("one silent for stall_timeout_ms").
   // Fix: touch the attempt on every body chunk (e.g. an `onBytes` hook on UpstreamCall that
-  // decodeUpstreamStream calls, or have the adapter yield a keep-alive marker the engine consumes).
+  // streamUpstream calls, or have the adapter yield a keep-alive marker the engine consumes).
   it("an upstream that sends keep-alive comments mid-answer is not stalled", async () => {
     const server = http.createServer((req, res) => {
       req.resume();

@@ -29,7 +29,7 @@ import { GatewayError } from "../../errors/gateway-error.ts";
 import type { InlineImage } from "../../upstream/image-fetcher.ts";
 import type { UpstreamResponse } from "../../upstream/upstream-client.ts";
 import { parseRetryAfter } from "../openai/openai-errors.ts";
-import { decodeUpstreamStream, readUpstreamJson } from "../upstream-answer.ts";
+import { readUpstreamJson, streamUpstream } from "../upstream-answer.ts";
 import type { AdapterDeps, ProviderAdapter, UpstreamCall } from "../provider.ts";
 import { mapAnthropicErrorText } from "./anthropic-errors.ts";
 import { anthropicUnsupportedParams, buildAnthropicRequest, imageUrlsToFetch } from "./anthropic-request.ts";
@@ -85,10 +85,13 @@ export function createAnthropicAdapter(deps: AdapterDeps): ProviderAdapter {
       const json = await readUpstreamJson(res);
       return decodeAnthropicMessage(json);
     },
-    async *stream(call) {
-      const res = await send(call);
-      if (res.status >= 400) throw await failure(res);
-      yield* decodeUpstreamStream(res, createAnthropicStreamDecoder(), call);
+    stream(call) {
+      const open = async () => {
+        const res = await send(call);
+        if (res.status >= 400) throw await failure(res);
+        return res;
+      };
+      return streamUpstream(open, createAnthropicStreamDecoder(), call);
     },
   };
 }

@@ -30,7 +30,7 @@ import type { ChatRequest } from "../../chat/chat-types.ts";
 import type { UpstreamResponse } from "../../upstream/upstream-client.ts";
 import { GatewayError } from "../../errors/gateway-error.ts";
 import type { InlineImage } from "../../upstream/image-fetcher.ts";
-import { decodeUpstreamStream, readUpstreamJson } from "../upstream-answer.ts";
+import { readUpstreamJson, streamUpstream } from "../upstream-answer.ts";
 import type { AdapterDeps, ProviderAdapter, UpstreamCall } from "../provider.ts";
 import { parseRetryAfter } from "../openai/openai-errors.ts";
 import { remoteImageUrls } from "./gemini-contents.ts";
@@ -77,10 +77,13 @@ export function createGeminiAdapter(deps: Pick<AdapterDeps, "upstream" | "fetchI
       const json = await readUpstreamJson(res);
       return decodeGeminiResponse(json, call.model);
     },
-    async *stream(call) {
-      const res = await send(call, true);
-      if (res.status >= 400) throw await failure(res);
-      yield* decodeUpstreamStream(res, createGeminiStreamDecoder({ model: call.model }), call);
+    stream(call) {
+      const open = async () => {
+        const res = await send(call, true);
+        if (res.status >= 400) throw await failure(res);
+        return res;
+      };
+      return streamUpstream(open, createGeminiStreamDecoder({ model: call.model }), call);
     },
   };
 }

@@ -1,7 +1,7 @@
 import type { UpstreamResponse } from "../../upstream/upstream-client.ts";
 import { GatewayError } from "../../errors/gateway-error.ts";
 import type { ChatRequest } from "../../chat/chat-types.ts";
-import { decodeUpstreamStream, readUpstreamJson } from "../upstream-answer.ts";
+import { readUpstreamJson, streamUpstream } from "../upstream-answer.ts";
 import type { AdapterDeps, ProviderAdapter, UpstreamCall } from "../provider.ts";
 import { mapOpenAIErrorText, parseRetryAfter } from "./openai-errors.ts";
 import { decodeOpenAICompletion } from "./openai-response.ts";
@@ -42,10 +42,13 @@ export function createOpenAIAdapter(deps: Pick<AdapterDeps, "upstream">): Provid
       const json = await readUpstreamJson(res);
       return decodeOpenAICompletion(json);
     },
-    async *stream(call) {
-      const res = await send(call);
-      if (res.status >= 400) throw await failure(res);
-      yield* decodeUpstreamStream(res, createOpenAIStreamDecoder(), call);
+    stream(call) {
+      const open = async () => {
+        const res = await send(call);
+        if (res.status >= 400) throw await failure(res);
+        return res;
+      };
+      return streamUpstream(open, createOpenAIStreamDecoder(), call);
     },
   };
 }
