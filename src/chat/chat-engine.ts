@@ -96,8 +96,9 @@ export interface ChatEngineDeps {
 /** Gateway extensions that never go upstream. */
 const GATEWAY_FIELDS = ["drop_params", "fallbacks"] as const;
 
-/** A copy of the request without the named top-level parameters (in named fields or `extra`). */
+/** A copy of the request without the named top-level parameters (in named fields or `extra`); the request itself when it has none. */
 function withoutParams(req: ChatRequest, names: readonly string[]): ChatRequest {
+  if (!names.some((n) => n in req || n in req.extra)) return req;
   const copy: Record<string, unknown> = { ...req, extra: { ...req.extra } };
   for (const name of names) {
     delete copy[name];
