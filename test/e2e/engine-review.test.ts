@@ -1,8 +1,8 @@
 /**
  * Review of the request path rewritten for issue 6 (resilient routing): each
- * `it.fails` below shows one defect found by reading chat-engine, attempt,
- * failover, deployment health, accounting and the two surfaces, and fails
- * until it is fixed. The setup follows the fault suite: fake OpenAI-compatible
+ * test below guards against one defect found by reading chat-engine, attempt,
+ * failover, deployment health, accounting and the two surfaces (each was an
+ * `it.fails` until it was fixed). The setup follows the fault suite: fake OpenAI-compatible
  * upstreams "a" and "b" on port 0, a real gateway on port 0, and one fresh
  * model route per test.
  */
@@ -13,25 +13,14 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChatService, Role } from "../../gen/gateway/v1/chat_pb.js";
 import { startFaultUpstream, type Fault, type FaultUpstream } from "../support/fault-upstream.ts";
+import { calls, FAULT_ENV, routingClient } from "../support/routing-client.ts";
 import { ADMIN_KEY, startTestGateway } from "../support/test-gateway.ts";
 
 let a: FaultUpstream;
 let b: FaultUpstream;
 let gateway: Awaited<ReturnType<typeof startTestGateway>>;
-let counter = 0;
-
-const ENV = {
-  GATEWAY_RETRY_BACKOFF_MS: "20",
-  GATEWAY_RETRY_MAX_BACKOFF_MS: "1500",
-  GATEWAY_CIRCUIT_FAILURES: "2",
-  GATEWAY_CIRCUIT_COOLDOWN_MS: "400",
-  GATEWAY_UPSTREAM_FIRST_BYTE_TIMEOUT_MS: "1000",
-  GATEWAY_UPSTREAM_IDLE_TIMEOUT_MS: "1000",
-  GATEWAY_UPSTREAM_TOTAL_TIMEOUT_MS: "1500",
-  GATEWAY_STREAM_FIRST_TOKEN_TIMEOUT_MS: "1000",
-  GATEWAY_STREAM_STALL_TIMEOUT_MS: "1000",
-  GATEWAY_RATE_LIMIT_WAIT_MS: "0",
-};
+const { admin, route, chat, stream } = routingClient(() => gateway.url, "review");
+const ENV = FAULT_ENV;
 
 const withAdminKey: Interceptor = (next) => (req) => {
   req.header.set("authorization", `Bearer ${ADMIN_KEY}`);
@@ -39,66 +28,6 @@ const withAdminKey: Interceptor = (next) => (req) => {
 };
 
 const hi = [{ role: Role.USER, content: [{ part: { case: "text" as const, value: "Hi" } }] }];
-
-async function admin(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${gateway.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, json: await res.json() };
-}
-
-interface DeploymentInput {
-  provider: string;
-  model?: string;
-  supports_prefill?: boolean;
-}
-
-/** Creates a round-robin model route with fresh upstream model names; returns its name. */
-async function route(deployments: DeploymentInput[], extra: Record<string, unknown> = {}): Promise<string> {
-  const name = `review-${++counter}`;
-  const res = await admin("POST", "/v1/model-routes", {
-    name,
-    strategy: "round-robin",
-    deployments: deployments.map((d, i) => ({ ...d, model: d.model ?? `${name}-m${i}` })),
-    ...extra,
-  });
-  expect(res.status, JSON.stringify(res.json)).toBe(201);
-  return name;
-}
-
-async function chat(model: string, extra: Record<string, unknown> = {}) {
-  const start = performance.now();
-  const res = await fetch(`${gateway.url}/v1/chat/completions`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" },
-    body: JSON.stringify({ model, messages: [{ role: "user", content: "Hi" }], ...extra }),
-  });
-  const json = await res.json();
-  return { status: res.status, headers: res.headers, json, ms: performance.now() - start };
-}
-
-/** A streamed completion over REST: the joined content deltas and the parsed frames (`[DONE]` as the string). */
-async function stream(model: string, extra: Record<string, unknown> = {}) {
-  const res = await fetch(`${gateway.url}/v1/chat/completions`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" },
-    body: JSON.stringify({ model, messages: [{ role: "user", content: "Hi" }], stream: true, ...extra }),
-  });
-  const frames = (await res.text())
-    .split("\n\n")
-    .filter((f) => f.startsWith("data: "))
-    .map((f) => f.slice(6))
-    .map((d) => (d === "[DONE]" ? d : JSON.parse(d)));
-  const text = frames.map((f: any) => (typeof f === "object" && f.choices?.[0]?.delta?.content) || "").join("");
-  return { status: res.status, text, frames };
-}
-
-/** Chat requests upstream `u` got for the route's deployment `i`. */
-function calls(u: FaultUpstream, model: string, i = 0): number {
-  return u.requests.filter((r) => (r.body as { model?: string } | undefined)?.model === `${model}-m${i}`).length;
-}
 
 async function deployment(id: string): Promise<any> {
   return (await admin("GET", "/v1/deployments")).json.data.find((d: { id: string }) => d.id === id);

@@ -6,115 +6,22 @@
  * circuit state); round-robin sends a route's first request to its first
  * deployment.
  */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChatService, Role } from "../../gen/gateway/v1/chat_pb.js";
 import { refusedUrl, startFaultUpstream, type Fault, type FaultUpstream } from "../support/fault-upstream.ts";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { calls, FAULT_ENV, routingClient } from "../support/routing-client.ts";
 import { ADMIN_KEY, startTestGateway } from "../support/test-gateway.ts";
 
 let a: FaultUpstream;
 let b: FaultUpstream;
 let gateway: Awaited<ReturnType<typeof startTestGateway>>;
-let counter = 0;
-
-const ENV = {
-  GATEWAY_RETRY_BACKOFF_MS: "20",
-  GATEWAY_RETRY_MAX_BACKOFF_MS: "1500",
-  GATEWAY_CIRCUIT_FAILURES: "2",
-  GATEWAY_CIRCUIT_COOLDOWN_MS: "400",
-  GATEWAY_UPSTREAM_FIRST_BYTE_TIMEOUT_MS: "1000",
-  GATEWAY_UPSTREAM_IDLE_TIMEOUT_MS: "1000",
-  GATEWAY_UPSTREAM_TOTAL_TIMEOUT_MS: "1500",
-  GATEWAY_STREAM_FIRST_TOKEN_TIMEOUT_MS: "1000",
-  GATEWAY_STREAM_STALL_TIMEOUT_MS: "1000",
-  GATEWAY_RATE_LIMIT_WAIT_MS: "0",
-};
-
-async function admin(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${gateway.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, json: await res.json() };
-}
-
-interface DeploymentInput {
-  provider: string;
-  model?: string;
-  weight?: number;
-  rpm?: number;
-  supports_prefill?: boolean;
-}
-
-/** Creates a model route with fresh upstream model names; returns its name. */
-async function route(deployments: DeploymentInput[], extra: Record<string, unknown> = {}): Promise<string> {
-  const name = `route-${++counter}`;
-  const res = await admin("POST", "/v1/model-routes", {
-    name,
-    strategy: "round-robin",
-    deployments: deployments.map((d, i) => ({ ...d, model: d.model ?? `${name}-m${i}` })),
-    ...extra,
-  });
-  expect(res.status, JSON.stringify(res.json)).toBe(201);
-  return name;
-}
-
-interface Answer {
-  status: number;
-  headers: Headers;
-  json: any;
-  ms: number;
-}
-
-async function chat(model: string, extra: Record<string, unknown> = {}): Promise<Answer> {
-  const start = performance.now();
-  const res = await fetch(`${gateway.url}/v1/chat/completions`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" },
-    body: JSON.stringify({ model, messages: [{ role: "user", content: "Hi" }], ...extra }),
-  });
-  const json = await res.json();
-  return { status: res.status, headers: res.headers, json, ms: performance.now() - start };
-}
-
-interface Streamed {
-  status: number;
-  headers: Headers;
-  /** The text of every content delta, joined. */
-  text: string;
-  /** The parsed `data:` frames, `[DONE]` as the string. */
-  frames: unknown[];
-  ms: number;
-}
-
-async function stream(model: string, extra: Record<string, unknown> = {}): Promise<Streamed> {
-  const start = performance.now();
-  const res = await fetch(`${gateway.url}/v1/chat/completions`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" },
-    body: JSON.stringify({ model, messages: [{ role: "user", content: "Hi" }], stream: true, ...extra }),
-  });
-  const raw = await res.text();
-  const frames = raw
-    .split("\n\n")
-    .filter((f) => f.startsWith("data: "))
-    .map((f) => f.slice(6))
-    .map((d) => (d === "[DONE]" ? d : JSON.parse(d)));
-  const text = frames
-    .map((f: any) => (typeof f === "object" && f.choices?.[0]?.delta?.content) || "")
-    .join("");
-  return { status: res.status, headers: res.headers, text, frames, ms: performance.now() - start };
-}
-
-/** Chat requests upstream `u` got for the route's deployment `i`. */
-function calls(u: FaultUpstream, model: string, i = 0): number {
-  return u.requests.filter((r) => (r.body as { model?: string } | undefined)?.model === `${model}-m${i}`).length;
-}
+const { admin, route, chat, stream } = routingClient(() => gateway.url, "route");
+const ENV = FAULT_ENV;
 
 function queue(u: FaultUpstream, ...faults: Fault[]): void {
   u.next(...faults);

@@ -1,8 +1,8 @@
 /**
  * Review of the request path rewritten for issue 6: defects of the chat
  * engine shown on the engine itself (real router, health, balancer, limits
- * and metrics; a scripted adapter in place of an upstream), each an
- * `it.fails` until it is fixed.
+ * and metrics; a scripted adapter in place of an upstream), each a
+ * regression test of a fixed defect.
  */
 import { describe, expect, it } from "vitest";
 import { createChatEngine } from "../../src/chat/chat-engine.ts";
