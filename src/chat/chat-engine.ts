@@ -34,6 +34,8 @@ export interface ChatContext {
 export interface Answered {
   /** The provider of the deployment that answered. */
   readonly provider: string;
+  /** The deployment that answered, `provider/upstream-model`. */
+  readonly deployment: string;
   /** The public model name that answered: the requested one or a fallback. */
   readonly model: string;
   /** Upstream attempts it took, the answering one included. */
@@ -262,6 +264,7 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
     function answered(c: Candidate, a: Attempt, attempts: number, dropped: readonly string[]): Answered {
       return {
         provider: c.deployment.provider.name,
+        deployment: c.deployment.id,
         model: c.plan.name,
         attempts,
         overheadMs: Math.max(0, Math.round(a.startedAt - start)),

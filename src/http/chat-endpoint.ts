@@ -16,13 +16,15 @@ const SSE_HEADERS = {
 };
 
 /**
- * Response headers that say which provider answered, after how many
+ * Response headers that say which provider and deployment answered, after how many
  * attempts, the time the gateway added (queueing and failed attempts
  * included), and which parameters were dropped.
  */
-export function gatewayHeaders({ provider, attempts, overheadMs, dropped }: Answered): Record<string, string> {
+export function gatewayHeaders({ provider, deployment, attempts, overheadMs, dropped }: Answered): Record<string, string> {
   const headers: Record<string, string> = {
     "x-gateway-provider": provider,
+    // Model names may hold any character a client sent: percent-encoded, always valid header text.
+    "x-gateway-deployment": encodeURI(deployment),
     "x-gateway-attempts": String(attempts),
     "x-gateway-overhead-ms": String(overheadMs),
   };

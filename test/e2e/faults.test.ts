@@ -63,6 +63,7 @@ describe("transient upstream errors are retried, then fail over", () => {
     const r = await chat(m);
     expect(r.json.choices[0].message.content).toBe("Hello from b.");
     expect(r.headers.get("x-gateway-provider")).toBe("pb");
+    expect(r.headers.get("x-gateway-deployment")).toBe(`pb/${m}-m1`);
     expect(r.ms).toBeLessThan(1000);
     // The deployment asked to wait is skipped while another can answer.
     const again = await chat(m);

@@ -64,8 +64,9 @@ describe("provider admin", () => {
 describe("gateway response headers", () => {
   it("percent-encodes dropped parameter names, which come from the client", async () => {
     const { gatewayHeaders } = await import("../../src/http/chat-endpoint.ts");
-    expect(gatewayHeaders({ provider: "anthropic", model: "m", attempts: 2, overheadMs: 3, dropped: ["logprobs", "ā\r\nx"] })).toEqual({
+    expect(gatewayHeaders({ provider: "anthropic", deployment: "anthropic/claude x", model: "m", attempts: 2, overheadMs: 3, dropped: ["logprobs", "ā\r\nx"] })).toEqual({
       "x-gateway-provider": "anthropic",
+      "x-gateway-deployment": "anthropic/claude%20x",
       "x-gateway-attempts": "2",
       "x-gateway-overhead-ms": "3",
       "x-gateway-dropped-params": "logprobs,%C4%81%0D%0Ax",
