@@ -64,7 +64,7 @@ describe("transient upstream errors are retried, then fail over", () => {
     expect(r.json.choices[0].message.content).toBe("Hello from b.");
     expect(r.headers.get("x-gateway-provider")).toBe("pb");
     expect(r.headers.get("x-gateway-deployment")).toBe(`pb/${m}-m1`);
-    expect(r.ms).toBeLessThan(1000);
+    expect(r.ms).toBeLessThan(2500);
     // The deployment asked to wait is skipped while another can answer.
     const again = await chat(m);
     expect(again.headers.get("x-gateway-provider")).toBe("pb");
@@ -79,7 +79,7 @@ describe("transient upstream errors are retried, then fail over", () => {
     expect(r.json.choices[0].message.content).toBe("Hello from b.");
     expect(r.headers.get("x-gateway-attempts")).toBe("3");
     expect(calls(a, m)).toBe(2);
-    expect(r.ms).toBeLessThan(1000);
+    expect(r.ms).toBeLessThan(2500);
   });
 
   for (const status of [500, 503, 529]) {
@@ -91,7 +91,7 @@ describe("transient upstream errors are retried, then fail over", () => {
       expect(r.json.choices[0].message.content).toBe("Hello from b.");
       expect(r.headers.get("x-gateway-attempts")).toBe("3");
       expect(Number(r.headers.get("x-gateway-overhead-ms"))).toBeGreaterThanOrEqual(0);
-      expect(r.ms).toBeLessThan(1000);
+      expect(r.ms).toBeLessThan(2500);
     });
   }
 
@@ -108,7 +108,7 @@ describe("transient upstream errors are retried, then fail over", () => {
     const r = await chat(m);
     expect(r.status).toBe(200);
     expect(r.json.choices[0].message.content).toBe("Hello from b.");
-    expect(r.ms).toBeLessThan(1000);
+    expect(r.ms).toBeLessThan(2500);
   });
 
   it("a reset before the headers: retried, and the retry answers", async () => {
@@ -222,16 +222,16 @@ describe("streams", () => {
     expect(s.frames.at(-1)).toBe("[DONE]");
     expect(s.headers.get("x-gateway-provider")).toBe("pb");
     expect(s.ms).toBeGreaterThanOrEqual(290);
-    expect(s.ms).toBeLessThan(1000);
+    expect(s.ms).toBeLessThan(2500);
   });
 
   it("a slow first token fails over to the next deployment", async () => {
     const m = await route([{ provider: "pa" }, { provider: "pb" }], { first_token_timeout_ms: 300 });
-    queue(a, { kind: "ok", firstTokenDelayMs: 2000 });
+    queue(a, { kind: "ok", firstTokenDelayMs: 5000 });
     const s = await stream(m);
     expect(s.text).toBe("Hello from b.");
     expect(s.headers.get("x-gateway-attempts")).toBe("2");
-    expect(s.ms).toBeLessThan(1000);
+    expect(s.ms).toBeLessThan(2500);
   });
 
   it("a stream cut mid-answer ends with the text so far and an in-band error, never [DONE], and is billed", async () => {
@@ -257,7 +257,7 @@ describe("streams", () => {
     expect(s.frames.at(-1)).toMatchObject({ error: { type: "server_error", message: expect.stringMatching(/stalled/), code: "stream_stalled" } });
     expect(s.frames).not.toContain("[DONE]");
     expect(s.ms).toBeGreaterThanOrEqual(290);
-    expect(s.ms).toBeLessThan(1200);
+    expect(s.ms).toBeLessThan(2500);
   });
 
   it("an in-band upstream error mid-stream ends the client's stream with the text so far and an in-band error", async () => {
@@ -276,7 +276,7 @@ describe("streams", () => {
     const s = await stream(m);
     expect(s.text).toBe("Hello from a.");
     expect(s.frames.at(-1)).toBe("[DONE]");
-    expect(s.ms).toBeLessThan(500);
+    expect(s.ms).toBeLessThan(1500);
   });
 
   it("with continuation on, a stream cut mid-answer continues on a prefill deployment: one whole answer", async () => {
@@ -326,7 +326,7 @@ describe("timeouts", () => {
     const r = await chat(m);
     expect(r.status).toBe(200);
     expect(r.json.choices[0].message.content).toBe("Hello from b.");
-    expect(r.ms).toBeLessThan(4000);
+    expect(r.ms).toBeLessThan(6000);
   });
 
   it("unary headers then silence: the idle timeout fails over", async () => {
@@ -334,7 +334,7 @@ describe("timeouts", () => {
     queue(a, { kind: "silence" }, { kind: "silence" });
     const r = await chat(m);
     expect(r.json.choices[0].message.content).toBe("Hello from b.");
-    expect(r.ms).toBeLessThan(3000);
+    expect(r.ms).toBeLessThan(4500);
   });
 });
 
@@ -389,7 +389,7 @@ describe("health", () => {
     const r = await chat(m);
     expect(r.status).toBe(502);
     expect(r.json.error).toMatchObject({ type: "server_error" });
-    expect(r.ms).toBeLessThan(1500);
+    expect(r.ms).toBeLessThan(3000);
   });
 });
 

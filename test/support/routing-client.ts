@@ -11,8 +11,9 @@ export const FAULT_ENV: Readonly<Record<string, string>> = {
   GATEWAY_UPSTREAM_FIRST_BYTE_TIMEOUT_MS: "1000",
   GATEWAY_UPSTREAM_IDLE_TIMEOUT_MS: "1000",
   GATEWAY_UPSTREAM_TOTAL_TIMEOUT_MS: "1500",
-  GATEWAY_STREAM_FIRST_TOKEN_TIMEOUT_MS: "1000",
-  GATEWAY_STREAM_STALL_TIMEOUT_MS: "1000",
+  // Long defaults, so that a test whose route sets a short deadline shows that the route's applies.
+  GATEWAY_STREAM_FIRST_TOKEN_TIMEOUT_MS: "5000",
+  GATEWAY_STREAM_STALL_TIMEOUT_MS: "5000",
   GATEWAY_RATE_LIMIT_WAIT_MS: "0",
 };
 
