@@ -16,9 +16,8 @@ export interface AttemptDeps {
   readonly limits: DeploymentLimits;
   readonly metrics: GatewayMetrics;
   readonly admission: Admission | undefined;
-  /** Metric labels of the attempt's public model and of its deployment. */
+  /** The metric label of the attempt's public model. */
   readonly modelLabel: string;
-  readonly deploymentLabel: string;
   readonly now: () => number;
   /** Hears the first token of the request (for the request's time-to-first-token). */
   onFirstToken(): void;

@@ -219,7 +219,6 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
           metrics,
           admission,
           modelLabel: planLabel(c.plan),
-          deploymentLabel: labels.of(c.deployment.model, c.deployment.declared),
           now,
           onFirstToken() {
             labels.served(c.plan.name);
@@ -239,7 +238,6 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
       return { a, adapter, dropped };
     }
 
-    /** Runs `run` through failover from the requested model on. */
     /**
      * Runs `run` through failover: from the requested model, or (`from`, for
      * a continuation) from a given plan, numbering attempts after the ones
@@ -304,7 +302,7 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
       });
     }
 
-    return { base, open, attempt, serve, answered, end, get plan() { return plan; } };
+    return { base, open, attempt, serve, answered, end };
   }
 
   type Book = ReturnType<typeof begin>;
