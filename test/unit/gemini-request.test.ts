@@ -167,6 +167,8 @@ describe("Gemini request mapping (wire-formats 5.1)", () => {
     expect(config("low", "gemini-2.5-flash")).toEqual({ thinkingConfig: { thinkingBudget: 1024, includeThoughts: true } });
     expect(config("high", "gemini-2.5-pro")).toEqual({ thinkingConfig: { thinkingBudget: 4096, includeThoughts: true } });
     expect(config("none", "gemini-2.5-flash")).toEqual({ thinkingConfig: { thinkingBudget: 0, includeThoughts: false } });
+    // 2.5 Pro cannot stop thinking: the least it allows, not shown.
+    expect(config("none", "gemini-2.5-pro")).toEqual({ thinkingConfig: { thinkingBudget: 128, includeThoughts: false } });
     expect(config("medium", "gemini-3-pro-preview")).toEqual({ thinkingConfig: { thinkingLevel: "high", includeThoughts: true } });
     expect(config("minimal", "gemini-3-flash")).toEqual({ thinkingConfig: { thinkingLevel: "low", includeThoughts: true } });
   });

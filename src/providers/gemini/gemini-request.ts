@@ -75,7 +75,9 @@ function thinkingConfig(effort: Effort, model: string): Record<string, unknown> 
   if (GEMINI_3.test(model)) {
     return { thinkingLevel: effort === "medium" || effort === "high" ? "high" : "low", includeThoughts };
   }
-  return { thinkingBudget: BUDGETS[effort], includeThoughts };
+  // 2.5 Pro cannot turn thinking off (its budget is 128 to 32768 tokens): "none" asks for the least, unshown.
+  const budget = effort === "none" && /(^|\/)gemini-2\.5-pro/.test(model) ? BUDGETS.minimal : BUDGETS[effort];
+  return { thinkingBudget: budget, includeThoughts };
 }
 
 /**
