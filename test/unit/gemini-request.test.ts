@@ -47,6 +47,19 @@ describe("Gemini tool call ids", () => {
     expect(readGeminiToolCallId(id)).toEqual({ upstreamId: "fc_1", signature: "U0lH" });
   });
 
+  it("that were edited or truncated are refused with a 400 naming the tool call, never sent to Gemini", () => {
+    const good = createGeminiToolCallId("U0lH", "fc_1");
+    expect(readGeminiToolCallId(good.replace(/_i[0-9a-f]+/, "_i666"))).toEqual({ malformed: true });
+    expect(readGeminiToolCallId(`${good}A`)).toEqual({ malformed: true });
+    const messages: ChatRequest["messages"] = [
+      { role: "user", content: "Weather?" },
+      { role: "assistant", content: null, tool_calls: [{ id: good.replace(/_i[0-9a-f]+/, "_i666"), type: "function", function: { name: "f", arguments: "{}" } }] },
+    ];
+    expect(() => buildGeminiRequestBody({ model: "m", messages, stream: false, extra: {} }, "gemini-2.5-flash")).toThrowError(
+      expect.objectContaining({ status: 400, param: "messages[1].tool_calls[0].id" }),
+    );
+  });
+
   it("are plain and unique without a signature, and foreign ids carry none", () => {
     const ids = new Set(Array.from({ length: 50 }, () => createGeminiToolCallId()));
     expect(ids.size).toBe(50);

@@ -121,7 +121,8 @@ export const SKIP_SIGNATURE = "skip_thought_signature_validator";
 function modelParts(m: ChatMessage, path: string, images: ResolvedImages, requireSignatures: boolean): GeminiRequestPart[] {
   const text = contentParts(m.content, `${path}.content`, images);
   const calls = (m.tool_calls ?? []).map((tc, j): GeminiRequestPart => {
-    const { signature, upstreamId } = readGeminiToolCallId(tc.id);
+    const { signature, upstreamId, malformed } = readGeminiToolCallId(tc.id);
+    if (malformed) throw bad(`${path}.tool_calls[${j}].id`, "looks like a tool call id this gateway made, but its parts do not decode; send it back unchanged");
     const args = parseArguments(tc.function.arguments, `${path}.tool_calls[${j}].function.arguments`);
     const functionCall: Record<string, unknown> = { name: tc.function.name, args };
     if (upstreamId !== undefined) functionCall.id = upstreamId;

@@ -34,15 +34,22 @@ export function createGeminiToolCallId(signature?: string, upstreamId?: string):
 /**
  * What a tool call id made by {@link createGeminiToolCallId} carries: the
  * call's thought signature and Gemini's own call id, where it had them.
- * Empty for any other id.
+ * Empty for any other id; `malformed` for an id of this form whose parts do
+ * not decode (edited or truncated), which must not reach Gemini.
  */
-export function readGeminiToolCallId(id: string): { signature?: string; upstreamId?: string } {
+export function readGeminiToolCallId(id: string): { signature?: string; upstreamId?: string; malformed?: true } {
   const m = ID.exec(id);
   if (!m) return {};
-  const out: { signature?: string; upstreamId?: string } = {};
-  if (m[1] !== undefined) out.upstreamId = Buffer.from(m[1], "hex").toString("utf8");
+  const out: { signature?: string; upstreamId?: string; malformed?: true } = {};
+  if (m[1] !== undefined) {
+    // Odd hex is not an id this gateway made (it was edited or truncated).
+    if (m[1].length % 2 !== 0) return { malformed: true };
+    out.upstreamId = Buffer.from(m[1], "hex").toString("utf8");
+  }
   if (m[3] !== undefined) {
     const data = Buffer.from(m[3], "base64url");
+    // base64url that does not decode to itself again was not made by this gateway.
+    if (data.length === 0 || data.toString("base64url") !== m[3]) return { malformed: true };
     out.signature = m[2] === "s" ? data.toString("base64") : data.toString("utf8");
   }
   return out;
