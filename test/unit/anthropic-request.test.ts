@@ -136,6 +136,25 @@ describe("Anthropic request mapping: parameters (table 5.1)", () => {
     expect(build({ reasoning_effort: "none" }).thinking).toBeUndefined();
   });
 
+  it("maps reasoning_effort to adaptive thinking with an effort on the models that take it (Claude 4.6 and later)", () => {
+    const on = (model: string, fields: Record<string, unknown>) => buildAnthropicRequest(request(fields), { model, defaultMaxTokens: 4096 }) as Record<string, any>;
+    const opus = on("claude-opus-4-7", { reasoning_effort: "medium" });
+    expect(opus.thinking).toEqual({ type: "adaptive" });
+    expect(opus.output_config).toEqual({ effort: "medium" });
+    expect(opus.max_tokens).toBe(4096 + 4096);
+    expect(on("claude-opus-4-6", { reasoning_effort: "xhigh" }).output_config).toEqual({ effort: "max" });
+    expect(on("claude-sonnet-4-6", { reasoning_effort: "xhigh" }).output_config).toEqual({ effort: "high" });
+    expect(on("claude-sonnet-4-6", { reasoning_effort: "minimal", max_completion_tokens: 500 })).toMatchObject({ max_tokens: 500, output_config: { effort: "low" } });
+    // Structured output and effort share output_config.
+    const schema = { type: "object", properties: { a: { type: "string" } } };
+    expect(on("claude-opus-4-7", { reasoning_effort: "low", response_format: { type: "json_schema", json_schema: { name: "x", schema } } }).output_config).toEqual({
+      format: { type: "json_schema", schema },
+      effort: "low",
+    });
+    expect(on("claude-sonnet-4-5", { reasoning_effort: "low" }).thinking).toEqual({ type: "enabled", budget_tokens: 1024 });
+    expect(on("claude-opus-4-7", { reasoning_effort: "none" }).thinking).toBeUndefined();
+  });
+
   it("fits the thinking budget under an explicit limit, and refuses a limit too small for any thinking", () => {
     const body = build({ reasoning_effort: "high", max_completion_tokens: 8000 });
     expect(body).toMatchObject({ max_tokens: 8000, thinking: { type: "enabled", budget_tokens: 7999 } });

@@ -96,11 +96,27 @@ function toolChoice(req: ChatRequest): Record<string, unknown> | undefined {
   return out;
 }
 
-function thinking(req: ChatRequest, maxTokens: number, explicitMax: boolean): { thinking?: Record<string, unknown>; maxTokens: number } {
+/**
+ * Models that take adaptive thinking (`thinking: {type: "adaptive"}` with
+ * `output_config.effort`): Claude 4.6 and later, the only kind Opus 4.7 and
+ * later accept. https://docs.claude.com/en/docs/build-with-claude/adaptive-thinking
+ */
+const ADAPTIVE = /claude-(?:(?:opus|sonnet)-4-[6-9]|(?:opus|sonnet|haiku)-[5-9]|mythos|fable)/;
+/** `reasoning_effort` → adaptive `effort`; `max` only on Opus. */
+function adaptiveEffort(effort: string, model: string): string {
+  if (effort === "xhigh") return /claude-opus/.test(model) ? "max" : "high";
+  return effort === "minimal" ? "low" : effort;
+}
+
+function thinking(req: ChatRequest, model: string, maxTokens: number, explicitMax: boolean): { thinking?: Record<string, unknown>; effort?: string; maxTokens: number } {
   const effort = req.extra.reasoning_effort;
   if (effort === undefined || effort === null || effort === "none") return { maxTokens };
   const budget = typeof effort === "string" ? THINKING_BUDGETS[effort] : undefined;
   if (budget === undefined) throw bad("reasoning_effort", `must be one of none, ${Object.keys(THINKING_BUDGETS).join(", ")}`);
+  if (ADAPTIVE.test(model)) {
+    // The model decides how much to think, within max_tokens: leave it the budget's room when the caller set no limit.
+    return { thinking: { type: "adaptive" }, effort: adaptiveEffort(effort as string, model), maxTokens: explicitMax ? maxTokens : maxTokens + budget };
+  }
   if (!explicitMax) return { thinking: { type: "enabled", budget_tokens: budget }, maxTokens: maxTokens + budget };
   // The caller's limit covers thinking too (as OpenAI's max_completion_tokens does): fit the budget under it.
   const fitted = Math.min(budget, maxTokens - 1);
@@ -130,13 +146,15 @@ function system(blocks: AnthropicBlock[], req: ChatRequest): string | AnthropicB
  * `output_config.format` (native structured output), json_object → an
  * instruction appended to `system`; `reasoning_effort` → extended thinking
  * with a budget (minimal/low 1024, medium 4096, high 16384, xhigh 32768
- * tokens); `top_k` passes through. Pure.
+ * tokens), or, on models that take it, adaptive thinking with
+ * `output_config.effort` (minimal/low → low, medium, high, xhigh → max on
+ * Opus, high elsewhere); `top_k` passes through. Pure.
  * @throws GatewayError `invalid_request` naming the field Anthropic cannot take.
  */
 export function buildAnthropicRequest(req: ChatRequest, opts: AnthropicRequestOptions): Record<string, unknown> {
   const conversation = mapAnthropicMessages(req.messages, opts.images ?? new Map());
   const requested = req.max_completion_tokens ?? req.max_tokens;
-  const { thinking: thinkingConfig, maxTokens } = thinking(req, requested ?? opts.defaultMaxTokens, requested !== undefined);
+  const { thinking: thinkingConfig, effort, maxTokens } = thinking(req, opts.model, requested ?? opts.defaultMaxTokens, requested !== undefined);
   const body: Record<string, unknown> = { model: opts.model, max_tokens: maxTokens };
   const systemValue = system(conversation.system, req);
   if (systemValue !== undefined) body.system = systemValue;
@@ -168,5 +186,6 @@ export function buildAnthropicRequest(req: ChatRequest, opts: AnthropicRequestOp
     body.output_config = { format: { type: "json_schema", schema } };
   }
   if (thinkingConfig !== undefined) body.thinking = thinkingConfig;
+  if (effort !== undefined) body.output_config = { ...(body.output_config as Record<string, unknown> | undefined), effort };
   return body;
 }
