@@ -75,7 +75,7 @@ export function isProgress(e: ChatEvent): boolean {
  * controller of its own (aborted by the client's signal too, and by its
  * deadline), and keeps what the ledger needs.
  */
-export function startAttempt(deps: AttemptDeps, candidate: Candidate, request: ChatRequest, clientSignal: AbortSignal): Attempt {
+export function startAttempt(deps: AttemptDeps, candidate: Candidate, request: ChatRequest, maxTokens: number | undefined, clientSignal: AbortSignal): Attempt {
   const { deployment: d } = candidate;
   const { metrics, health } = deps;
   const startedAt = deps.now();
@@ -94,6 +94,7 @@ export function startAttempt(deps: AttemptDeps, candidate: Candidate, request: C
     baseUrl: effectiveBaseUrl(d.provider.type, d.provider.baseUrl),
     model: d.model,
     request,
+    maxTokens,
     signal: controller.signal,
     onBytes: () => {
       if (stall) timer?.refresh();

@@ -209,8 +209,7 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
     function attempt(c: Candidate, request: ChatRequest): { a: Attempt; adapter: ProviderAdapter; dropped: string[] } {
       const adapter = adapterOf(c.deployment.provider.type);
       const { dropped } = unsupported(c);
-      let sent = dropped.length > 0 ? withoutParams(request, dropped) : request;
-      if (admission?.maxTokens !== undefined) sent = { ...sent, max_completion_tokens: admission.maxTokens };
+      const sent = dropped.length > 0 ? withoutParams(request, dropped) : request;
       const a = startAttempt(
         {
           adapter,
@@ -232,6 +231,7 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
         },
         c,
         sent,
+        admission?.maxTokens,
         ctx.signal,
       );
       last = a;

@@ -30,6 +30,12 @@ export interface UpstreamCall {
   /** The model name to send upstream (without any `provider/` prefix). */
   readonly model: string;
   readonly request: ChatRequest;
+  /**
+   * An output limit the gateway imposes when the request sets none (a key
+   * with a budget needs a bound): applied as the request's own default, so
+   * it is not taken for a limit the caller chose.
+   */
+  readonly maxTokens?: number;
   /** Aborted when the client goes away; aborts the upstream request. */
   readonly signal: AbortSignal;
   /** Hears every chunk of a streamed answer's body, keep-alive bytes included (the stall deadline). */

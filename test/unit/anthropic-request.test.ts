@@ -155,6 +155,11 @@ describe("Anthropic request mapping: parameters (table 5.1)", () => {
     expect(on("claude-opus-4-7", { reasoning_effort: "none" }).thinking).toBeUndefined();
   });
 
+  it("takes a limit the gateway imposes (a budgeted key) as the default, not as the caller's: the thinking budget is added, not fitted under it", () => {
+    const body = buildAnthropicRequest(request({ reasoning_effort: "high" }), { model: "claude-sonnet-4-5", defaultMaxTokens: 2000 }) as Record<string, any>;
+    expect(body).toMatchObject({ max_tokens: 2000 + 16384, thinking: { type: "enabled", budget_tokens: 16384 } });
+  });
+
   it("fits the thinking budget under an explicit limit, and refuses a limit too small for any thinking", () => {
     const body = build({ reasoning_effort: "high", max_completion_tokens: 8000 });
     expect(body).toMatchObject({ max_tokens: 8000, thinking: { type: "enabled", budget_tokens: 7999 } });

@@ -67,7 +67,7 @@ async function fetchImages(req: ChatRequest, deps: Pick<AdapterDeps, "fetchImage
 export function createAnthropicAdapter(deps: AdapterDeps): ProviderAdapter {
   async function send(call: UpstreamCall): Promise<UpstreamResponse> {
     const images = await fetchImages(call.request, deps, call.signal);
-    const body = buildAnthropicRequest(call.request, { model: call.model, defaultMaxTokens: deps.defaultMaxTokens, images });
+    const body = buildAnthropicRequest(call.request, { model: call.model, defaultMaxTokens: call.maxTokens ?? deps.defaultMaxTokens, images });
     const headers: Record<string, string> = {
       "content-type": "application/json",
       accept: call.request.stream ? "text/event-stream" : "application/json",

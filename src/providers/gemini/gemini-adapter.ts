@@ -62,7 +62,7 @@ export function createGeminiAdapter(deps: Pick<AdapterDeps, "upstream" | "fetchI
   }
 
   async function send(call: UpstreamCall, stream: boolean): Promise<UpstreamResponse> {
-    const body = JSON.stringify(buildGeminiRequestBody(call.request, call.model, await fetchImages(call.request, call.signal)));
+    const body = JSON.stringify(buildGeminiRequestBody(call.request, call.model, await fetchImages(call.request, call.signal), call.maxTokens));
     const headers: Record<string, string> = { "content-type": "application/json", accept: stream ? "text/event-stream" : "application/json" };
     if (call.provider.apiKey !== "") headers["x-goog-api-key"] = call.provider.apiKey;
     const url = geminiMethodUrl(call.baseUrl, call.model, stream ? "streamGenerateContent" : "generateContent");

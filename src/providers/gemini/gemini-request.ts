@@ -97,7 +97,7 @@ function thinkingConfig(effort: Effort, model: string): Record<string, unknown> 
  *
  * @throws GatewayError `invalid_request` as `mapGeminiContents` does.
  */
-export function buildGeminiRequestBody(req: ChatRequest, model: string, images: ResolvedImages = new Map()): Record<string, unknown> {
+export function buildGeminiRequestBody(req: ChatRequest, model: string, images: ResolvedImages = new Map(), maxTokens?: number): Record<string, unknown> {
   const body: Record<string, unknown> = { ...mapGeminiContents(req.messages, images, { requireSignatures: GEMINI_3.test(model) }) };
   if ((body.contents as unknown[]).length === 0) {
     throw new GatewayError("invalid_request", "messages: Gemini needs at least one user or assistant message besides the system ones", { param: "messages" });
@@ -113,7 +113,7 @@ export function buildGeminiRequestBody(req: ChatRequest, model: string, images: 
   set("temperature", req.temperature);
   set("topP", req.top_p);
   set("topK", typeof req.extra.top_k === "number" ? req.extra.top_k : undefined);
-  set("maxOutputTokens", req.max_completion_tokens ?? req.max_tokens);
+  set("maxOutputTokens", req.max_completion_tokens ?? req.max_tokens ?? maxTokens);
   set("stopSequences", typeof req.stop === "string" ? [req.stop] : req.stop);
   set("candidateCount", req.n);
   set("seed", req.seed);

@@ -14,9 +14,10 @@ import { createOpenAIStreamDecoder } from "./openai-stream-decoder.ts";
  * event again for clients that did not ask for it.
  * https://platform.openai.com/docs/api-reference/chat/create
  */
-export function buildOpenAIRequestBody(req: ChatRequest, model: string): Record<string, unknown> {
+export function buildOpenAIRequestBody(req: ChatRequest, model: string, maxTokens?: number): Record<string, unknown> {
   const { extra, model: _requested, stream_options, drop_params: _drop, fallbacks: _fallbacks, ...named } = req;
   const body: Record<string, unknown> = { ...extra, ...named, model };
+  if (maxTokens !== undefined && req.max_completion_tokens === undefined && req.max_tokens === undefined) body.max_completion_tokens = maxTokens;
   if (req.stream) body.stream_options = { ...stream_options, include_usage: true };
   return body;
 }
@@ -31,7 +32,7 @@ export function createOpenAIAdapter(deps: Pick<AdapterDeps, "upstream">): Provid
   function send(call: UpstreamCall): Promise<UpstreamResponse> {
     const headers: Record<string, string> = { "content-type": "application/json", accept: call.request.stream ? "text/event-stream" : "application/json" };
     if (call.provider.apiKey !== "") headers.authorization = `Bearer ${call.provider.apiKey}`;
-    const body = JSON.stringify(buildOpenAIRequestBody(call.request, call.model));
+    const body = JSON.stringify(buildOpenAIRequestBody(call.request, call.model, call.maxTokens));
     return deps.upstream.send("POST", `${call.baseUrl}/chat/completions`, headers, body, call.signal);
   }
 
