@@ -1,3 +1,5 @@
+import { createLineSplitter } from "./line-splitter.ts";
+
 /** One server-sent event. `event` is "message" when the stream named none. */
 export interface SseEvent {
   event: string;
@@ -8,6 +10,8 @@ export interface SseEvent {
 export interface SseDecoder {
   /** Feeds bytes; returns the events they complete. */
   push(chunk: Uint8Array | string): SseEvent[];
+  /** Feeds one line the caller split itself (without its end); returns the event it completes, if any. */
+  pushLine(line: string): SseEvent[];
   /** Ends the input; returns an event left without its blank line, if any. */
   finish(): SseEvent[];
 }
@@ -18,20 +22,19 @@ export interface SseDecoder {
  * split across chunks. Pure: no I/O.
  */
 export function createSseDecoder(): SseDecoder {
-  const utf8 = new TextDecoder();
-  let buffer = "";
   let event = "";
   let data: string[] = [];
-  let pendingCR = false;
+  /** Events completed by the input being processed. */
+  let out: SseEvent[] = [];
 
-  function dispatch(out: SseEvent[]): void {
+  function dispatch(): void {
     if (data.length > 0) out.push({ event: event || "message", data: data.join("\n") });
     event = "";
     data = [];
   }
 
-  function line(text: string, out: SseEvent[]): void {
-    if (text === "") return dispatch(out);
+  function line(text: string): void {
+    if (text === "") return dispatch();
     if (text.startsWith(":")) return;
     const colon = text.indexOf(":");
     const field = colon === -1 ? text : text.slice(0, colon);
@@ -41,41 +44,23 @@ export function createSseDecoder(): SseDecoder {
     else if (field === "event") event = value;
   }
 
-  function drain(out: SseEvent[]): void {
-    let start = 0;
-    for (let i = 0; i < buffer.length; i++) {
-      const c = buffer.charCodeAt(i);
-      if (c === 10 && pendingCR) {
-        // The LF of a CRLF whose CR ended the previous line.
-        pendingCR = false;
-        start = i + 1;
-        continue;
-      }
-      pendingCR = false;
-      if (c === 10 || c === 13) {
-        line(buffer.slice(start, i), out);
-        pendingCR = c === 13;
-        start = i + 1;
-      }
-    }
-    buffer = buffer.slice(start);
+  const lines = createLineSplitter(line);
+  /** Runs `step` and returns the events it completed. */
+  function collect(step: () => void): SseEvent[] {
+    out = [];
+    step();
+    const done = out;
+    out = [];
+    return done;
   }
 
   return {
-    push(chunk) {
-      buffer += typeof chunk === "string" ? chunk : utf8.decode(chunk, { stream: true });
-      const out: SseEvent[] = [];
-      drain(out);
-      return out;
-    },
-    finish() {
-      buffer += utf8.decode();
-      const out: SseEvent[] = [];
-      drain(out);
-      if (buffer !== "") line(buffer, out);
-      buffer = "";
-      dispatch(out);
-      return out;
-    },
+    push: (chunk) => collect(() => lines.push(chunk)),
+    pushLine: (text) => collect(() => line(text)),
+    finish: () =>
+      collect(() => {
+        lines.finish();
+        dispatch();
+      }),
   };
 }

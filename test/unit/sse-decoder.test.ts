@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { createLineSplitter } from "../../src/sse/line-splitter.ts";
 import { createSseDecoder } from "../../src/sse/sse-decoder.ts";
 
 describe("SSE decoder", () => {
@@ -38,5 +39,26 @@ describe("SSE decoder", () => {
     const d = createSseDecoder();
     expect(d.push("data: tail")).toEqual([]);
     expect(d.finish()).toEqual([{ event: "message", data: "tail" }]);
+  });
+
+  it("takes lines its caller split itself, as the Gemini decoder does", () => {
+    const d = createSseDecoder();
+    expect(d.pushLine("event: x")).toEqual([]);
+    expect(d.pushLine("data: 1")).toEqual([]);
+    expect(d.pushLine("")).toEqual([{ event: "x", data: "1" }]);
+  });
+});
+
+describe("line splitter", () => {
+  it("splits at LF, CRLF and CR, a CRLF and a UTF-8 character split across chunks included", () => {
+    const lines: string[] = [];
+    const s = createLineSplitter((l) => lines.push(l));
+    const euro = Buffer.from("€");
+    s.push("a\r");
+    s.push("\nb\rc\n");
+    s.push(euro.subarray(0, 1));
+    s.push(Buffer.concat([euro.subarray(1), Buffer.from("\nlast")]));
+    s.finish();
+    expect(lines).toEqual(["a", "b", "c", "€", "last"]);
   });
 });

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { GatewayError } from "../../errors/gateway-error.ts";
+import { createLineSplitter } from "../../sse/line-splitter.ts";
 import { createSseDecoder } from "../../sse/sse-decoder.ts";
 import type { ChatEvent, ToolCallDelta, Usage } from "../../chat/chat-types.ts";
 import { isRecord } from "../openai/openai-response.ts";
@@ -35,46 +36,6 @@ export interface GeminiStreamDecoderOptions {
   readonly newToolCallId?: ToolCallIdFactory;
 }
 
-/** Splits text into lines at LF, CRLF or CR, across chunk boundaries. */
-function createLineSplitter() {
-  const utf8 = new TextDecoder();
-  let buffer = "";
-  let pendingCR = false;
-  function drain(): string[] {
-    const lines: string[] = [];
-    let start = 0;
-    for (let i = 0; i < buffer.length; i++) {
-      const c = buffer.charCodeAt(i);
-      if (c === 10 && pendingCR) {
-        pendingCR = false;
-        start = i + 1;
-        continue;
-      }
-      pendingCR = false;
-      if (c === 10 || c === 13) {
-        lines.push(buffer.slice(start, i));
-        pendingCR = c === 13;
-        start = i + 1;
-      }
-    }
-    buffer = buffer.slice(start);
-    return lines;
-  }
-  return {
-    push(chunk: Uint8Array | string): string[] {
-      buffer += typeof chunk === "string" ? chunk : utf8.decode(chunk, { stream: true });
-      return drain();
-    },
-    finish(): string[] {
-      buffer += utf8.decode();
-      const lines = drain();
-      if (buffer !== "") lines.push(buffer);
-      buffer = "";
-      return lines;
-    },
-  };
-}
-
 function truncated(): GatewayError {
   return new GatewayError("upstream_unavailable", "the upstream stream ended before the answer was complete");
 }
@@ -95,7 +56,6 @@ function truncated(): GatewayError {
  */
 export function createGeminiStreamDecoder(options: GeminiStreamDecoderOptions): GeminiStreamDecoder {
   const newToolCallId = options.newToolCallId ?? createGeminiToolCallId;
-  const lines = createLineSplitter();
   const sse = createSseDecoder();
   const candidates = new Map<number, { toolCalls: number; finished: boolean }>();
   let started = false;
@@ -171,54 +131,58 @@ export function createGeminiStreamDecoder(options: GeminiStreamDecoderOptions): 
     }
   }
 
-  function run(input: string[], out: ChatEvent[]): void {
-    for (const line of input) {
-      if (raw !== "" || line.startsWith("{")) {
-        raw += `${line}\n`;
-        let json: unknown;
-        try {
-          json = JSON.parse(raw);
-        } catch {
-          continue; // An object spread over several lines: wait for the rest.
-        }
-        raw = "";
-        response(json, out);
-        continue;
+  /** Events completed by the input being processed. */
+  let out: ChatEvent[] = [];
+
+  /** Gemini frames its stream as SSE, but sends an error as a bare JSON object: each line is one or the other. */
+  const lines = createLineSplitter((line) => {
+    if (raw !== "" || line.startsWith("{")) {
+      raw += `${line}\n`;
+      let json: unknown;
+      try {
+        json = JSON.parse(raw);
+      } catch {
+        return; // An object spread over several lines: wait for the rest.
       }
-      for (const e of sse.push(`${line}\n`)) response(parse(e.data), out);
+      raw = "";
+      response(json, out);
+      return;
     }
-  }
+    for (const e of sse.pushLine(line)) response(parse(e.data), out);
+  });
 
   /** An in-band error or a malformed event; thrown on the next call, after the events decoded before it. */
   let failure: GatewayError | undefined;
 
   /** Runs `step`, keeping the events it made before failing; the failure is thrown on the next call. */
-  function guarded(step: (out: ChatEvent[]) => void): ChatEvent[] {
+  function guarded(step: () => void): ChatEvent[] {
     if (failure) throw failure;
-    const out: ChatEvent[] = [];
+    out = [];
     try {
-      step(out);
+      step();
     } catch (err) {
       failure = err as GatewayError;
     }
-    return out;
+    const done = out;
+    out = [];
+    return done;
   }
 
   return {
     get failed() {
       return failure !== undefined;
     },
-    push: (chunk) => guarded((out) => run(lines.push(chunk), out)),
+    push: (chunk) => guarded(() => lines.push(chunk)),
     finish() {
-      const out = guarded((o) => {
-        run(lines.finish(), o);
-        for (const e of sse.finish()) response(parse(e.data), o);
-        if (raw.trim() !== "") response(parse(raw), o);
+      const events = guarded(() => {
+        lines.finish();
+        for (const e of sse.finish()) response(parse(e.data), out);
+        if (raw.trim() !== "") response(parse(raw), out);
       });
       if (failure) throw failure;
       if (candidates.size === 0 || [...candidates.values()].some((c) => !c.finished)) throw truncated();
-      if (usage) out.push({ type: "usage", usage });
-      return out;
+      if (usage) events.push({ type: "usage", usage });
+      return events;
     },
   };
 }
