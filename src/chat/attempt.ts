@@ -1,6 +1,5 @@
 import { GatewayError, toGatewayError } from "../errors/gateway-error.ts";
 import type { GatewayMetrics } from "../metrics/metrics.ts";
-import { effectiveBaseUrl } from "../providers/provider-registry.ts";
 import type { ProviderAdapter, UpstreamCall } from "../providers/provider.ts";
 import type { DeploymentHealth } from "../routing/deployment-health.ts";
 import type { DeploymentLimits } from "../routing/deployment-limits.ts";
@@ -31,8 +30,6 @@ export interface Attempt {
   readonly call: UpstreamCall;
   /** `now()` when the attempt started. */
   readonly startedAt: number;
-  /** Whether it has produced output (text, tool calls, a finish). */
-  readonly progressed: boolean;
   /** Reads an event of its stream. */
   observe(e: ChatEvent): void;
   /** Reads its whole completion. */
@@ -91,7 +88,7 @@ export function startAttempt(deps: AttemptDeps, candidate: Candidate, request: C
   let waitingForUpstream = true;
   const call: UpstreamCall = {
     provider: d.provider,
-    baseUrl: effectiveBaseUrl(d.provider.type, d.provider.baseUrl),
+    baseUrl: d.baseUrl,
     model: d.model,
     request,
     maxTokens,
@@ -137,9 +134,6 @@ export function startAttempt(deps: AttemptDeps, candidate: Candidate, request: C
     candidate,
     call,
     startedAt,
-    get progressed() {
-      return progressed;
-    },
     observe(e) {
       switch (e.type) {
         case "start":

@@ -5,7 +5,7 @@ import type { Logger } from "../log/logger.ts";
 import type { GatewayMetrics } from "../metrics/metrics.ts";
 import { UNKNOWN_MODEL } from "../metrics/metrics.ts";
 import type { ModelLabels } from "../metrics/model-labels.ts";
-import type { ProviderAdapter, ProviderType } from "../providers/provider.ts";
+import type { ProviderAdapter, ProviderRecord, ProviderType } from "../providers/provider.ts";
 import type { Balancer } from "../routing/balancer.ts";
 import type { DeploymentHealth } from "../routing/deployment-health.ts";
 import type { DeploymentLimits } from "../routing/deployment-limits.ts";
@@ -189,9 +189,19 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
       return plan;
     }
 
+    /** The last provider {@link unsupported} answered for: failover asks before an attempt, the attempt again. */
+    let checked: { provider: ProviderRecord; answer: { dropped: string[]; refusal?: GatewayError } } | undefined;
+
     /** The parameters a candidate cannot honour, and the error if they may not be dropped. */
     function unsupported(c: Omit<Candidate, "attempt">): { dropped: string[]; refusal?: GatewayError } {
       const provider = c.deployment.provider;
+      if (checked?.provider === provider) return checked.answer;
+      const answer = check(provider);
+      checked = { provider, answer };
+      return answer;
+    }
+
+    function check(provider: ProviderRecord): { dropped: string[]; refusal?: GatewayError } {
       const dropped = adapterOf(provider.type).unsupportedParams?.(base) ?? [];
       if (dropped.length === 0 || (req.drop_params ?? provider.dropUnsupportedParams)) return { dropped };
       const param = dropped[0] as string;

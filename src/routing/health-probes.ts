@@ -1,6 +1,5 @@
 import type { Logger } from "../log/logger.ts";
-import { effectiveBaseUrl, providerTypes } from "../providers/provider-registry.ts";
-import type { ProviderRecord } from "../providers/provider.ts";
+import { providerTypes } from "../providers/provider-registry.ts";
 import type { UpstreamClient } from "../upstream/upstream-client.ts";
 import type { DeploymentHealth } from "./deployment-health.ts";
 import type { Deployment } from "./model-router.ts";
@@ -28,8 +27,9 @@ export function startHealthProbes(deps: {
   logger: Logger;
   intervalMs: number;
 }): HealthProbes {
-  async function probe(provider: ProviderRecord): Promise<boolean> {
-    const url = `${effectiveBaseUrl(provider.type, provider.baseUrl)}/models`;
+  async function probe(d: Deployment): Promise<boolean> {
+    const { provider } = d;
+    const url = `${d.baseUrl}/models`;
     try {
       const res = await deps.upstream.send("GET", url, providerTypes[provider.type].authHeaders(provider.apiKey), undefined, AbortSignal.timeout(PROBE_TIMEOUT_MS));
       await res.body.dump();
@@ -48,8 +48,9 @@ export function startHealthProbes(deps: {
     }
     await Promise.all(
       [...byProvider.values()].map(async (ds) => {
-        const provider = (ds[0] as Deployment).provider;
-        const ok = await probe(provider);
+        const first = ds[0] as Deployment;
+        const { provider } = first;
+        const ok = await probe(first);
         if (!ok) deps.logger.warn("health probe failed", { provider: provider.name });
         for (const d of ds) deps.health.probed(d, ok);
       }),

@@ -1,4 +1,5 @@
 import { GatewayError } from "../errors/gateway-error.ts";
+import { effectiveBaseUrl } from "../providers/provider-registry.ts";
 import type { ProviderRecord } from "../providers/provider.ts";
 import type { BalancingStrategy, ModelRouteRecord } from "./model-route.ts";
 
@@ -7,6 +8,8 @@ export interface Deployment {
   /** `provider/model`: the key of its health, latency and limits. */
   readonly id: string;
   readonly provider: ProviderRecord;
+  /** The provider's base URL with the protocol's version path applied (worked out once per provider). */
+  readonly baseUrl: string;
   /** The model name to send upstream. */
   readonly model: string;
   readonly weight: number;
@@ -85,8 +88,20 @@ function notFound(message: string): GatewayError {
   });
 }
 
+/** Effective base URLs by provider record, so that no request parses one. */
+const baseUrls = new WeakMap<ProviderRecord, string>();
+
+function baseUrlOf(provider: ProviderRecord): string {
+  let url = baseUrls.get(provider);
+  if (url === undefined) {
+    url = effectiveBaseUrl(provider.type, provider.baseUrl);
+    baseUrls.set(provider, url);
+  }
+  return url;
+}
+
 function single(provider: ProviderRecord, model: string, declared: boolean): Deployment {
-  return { id: `${provider.name}/${model}`, provider, model, weight: 1, rpm: undefined, tpm: undefined, supportsPrefill: false, declared };
+  return { id: `${provider.name}/${model}`, provider, baseUrl: baseUrlOf(provider), model, weight: 1, rpm: undefined, tpm: undefined, supportsPrefill: false, declared };
 }
 
 function plainPlan(name: string, match: ModelPlan["match"], deployments: Deployment[]): ModelPlan {

@@ -9,7 +9,7 @@ function provider(name: string): ProviderRecord {
 }
 
 function deployment(name: string, weight = 1): Deployment {
-  return { id: `${name}/m`, provider: provider(name), model: "m", weight, rpm: undefined, tpm: undefined, supportsPrefill: false, declared: true };
+  return { id: `${name}/m`, provider: provider(name), baseUrl: "https://x.test/v1", model: "m", weight, rpm: undefined, tpm: undefined, supportsPrefill: false, declared: true };
 }
 
 function plan(name: string, deployments: Deployment[]): ModelPlan {

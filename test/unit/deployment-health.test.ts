@@ -6,7 +6,7 @@ import type { Deployment } from "../../src/routing/model-router.ts";
 
 function deployment(name: string): Deployment {
   const provider: ProviderRecord = { name, type: "openai", baseUrl: "https://x.test", apiKey: "", modelNames: [], dropUnsupportedParams: false, createTime: new Date(0), updateTime: new Date(0) };
-  return { id: `${name}/m`, provider, model: "m", weight: 1, rpm: undefined, tpm: undefined, supportsPrefill: false, declared: true };
+  return { id: `${name}/m`, provider, baseUrl: "https://x.test/v1", model: "m", weight: 1, rpm: undefined, tpm: undefined, supportsPrefill: false, declared: true };
 }
 
 const circuit: CircuitOptions = { failureThreshold: 3, cooldownMs: 1000, maxCooldownMs: 4000 };

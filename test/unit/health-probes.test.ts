@@ -2,6 +2,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/log/logger.ts";
+import { effectiveBaseUrl } from "../../src/providers/provider-registry.ts";
 import type { ProviderRecord, ProviderType } from "../../src/providers/provider.ts";
 import { createDeploymentHealth, type DeploymentHealth } from "../../src/routing/deployment-health.ts";
 import { startHealthProbes } from "../../src/routing/health-probes.ts";
@@ -44,7 +45,7 @@ function provider(name: string, type: ProviderType, baseUrl: string, apiKey: str
 }
 
 function deployment(p: ProviderRecord, model: string): Deployment {
-  return { id: `${p.name}/${model}`, provider: p, model, weight: 1, rpm: undefined, tpm: undefined, supportsPrefill: false, declared: true };
+  return { id: `${p.name}/${model}`, provider: p, baseUrl: effectiveBaseUrl(p.type, p.baseUrl), model, weight: 1, rpm: undefined, tpm: undefined, supportsPrefill: false, declared: true };
 }
 
 describe("health probes", () => {
